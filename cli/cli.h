@@ -1,0 +1,108 @@
+/* Shared declarations of the peerlog command line. Only cli/ prints and picks exit codes. */
+#ifndef PL_CLI_H
+#define PL_CLI_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "vault/vault.h"
+
+enum {
+    EXIT_OK = 0,
+    EXIT_ERROR = 1,
+    EXIT_USAGE = 2,
+    EXIT_PASSPHRASE = 3,
+    EXIT_INTEGRITY = 4,
+    EXIT_ACCESS = 5
+};
+
+/* One row of a command's option table. arg is the value's name ("DATE"), NULL for a flag. */
+typedef struct {
+    const char *name; /* without the leading "--" */
+    const char *arg;
+    const char *help;
+    const char **value; /* where the value goes (options with arg) */
+    int *flag;          /* set to 1 (flags) */
+} cli_opt;
+
+typedef struct {
+    const char *path;    /* "session add" */
+    const char *args;    /* positional synopsis, e.g. "ENTRY" */
+    const char *summary; /* one line */
+    const char *details; /* paragraphs and examples, may be NULL */
+    const cli_opt *opts;
+    size_t nopts;
+} cli_command;
+
+typedef struct {
+    const char *vault_dir;
+    const char *pass_file;
+    const char *vault_arg; /* --vault given after the command */
+    int json;
+} cli_ctx;
+
+/* Parses argv against the command's table (plus --vault, --passphrase-file, --json, --help).
+ * Positional arguments go to pos (at most npos_max); *npos receives their count.
+ * Returns -1 after printing a usage error, 1 after printing help, 0 to go on. */
+int cli_parse(cli_ctx *ctx, const cli_command *cmd, int argc, char **argv, const char **pos,
+              size_t npos_max, size_t *npos);
+void cli_help(const cli_command *cmd);
+/* Prints "peerlog: <msg>" and a hint to stderr; returns EXIT_USAGE. */
+int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Prints "peerlog: <msg>" to stderr and returns the exit code for st. */
+int cli_fail(pl_status st, const pl_err *err);
+int cli_exit_code(pl_status st);
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Resolves the vault directory; prints and returns -1 when none can be found. */
+int cli_vault_dir(cli_ctx *ctx);
+/* Opens the vault, asking for the passphrase; returns an exit code (0 ok). */
+int cli_open_vault(cli_ctx *ctx, pl_vault **v);
+
+/* Prints j (compact, one line) to stdout and frees it; EXIT_ERROR if stdout fails. */
+int cli_print_json(json_t *j);
+int cli_finish_stdout(void);
+
+/* secret_input.c */
+/* The passphrase of an existing vault: --passphrase-file, $PEERLOG_PASSPHRASE_FILE,
+ * $PEERLOG_PASSPHRASE_FD, or the terminal without echo. NULL after printing an error. */
+pl_secret *cli_read_passphrase(const cli_ctx *ctx, const char *prompt);
+/* A new passphrase: from file if given, else the given sources as above; asked twice on a
+ * terminal. At least 8 bytes. */
+pl_secret *cli_read_new_passphrase(const cli_ctx *ctx, const char *file);
+/* A secret line from file (or the terminal with prompt when file is NULL). */
+pl_secret *cli_read_secret_line(const char *file, const char *prompt);
+/* Reads all of path ("-" = stdin) as text into secret memory; NULL after printing an error. */
+pl_secret *cli_read_text_file(const char *path, size_t max);
+/* Asks a question on the terminal with echo (for names); returns malloc'd text or NULL. */
+char *cli_ask(const char *question);
+int cli_have_tty(void);
+
+/* editor.c */
+/* Opens $VISUAL/$EDITOR on initial text in a private tmpfs directory; returns the edited text
+ * (NULL after printing an error). The file is wiped and removed afterwards. */
+pl_secret *cli_edit(const char *initial, size_t n, int allow_non_tmpfs);
+
+/* Commands. */
+int cmd_init(cli_ctx *ctx, int argc, char **argv);
+int cmd_id(cli_ctx *ctx, int argc, char **argv);
+int cmd_passwd(cli_ctx *ctx, int argc, char **argv);
+int cmd_recover(cli_ctx *ctx, int argc, char **argv);
+int cmd_consent(cli_ctx *ctx, int argc, char **argv);
+int cmd_session(cli_ctx *ctx, int argc, char **argv);
+int cmd_note(cli_ctx *ctx, int argc, char **argv);
+int cmd_amend(cli_ctx *ctx, int argc, char **argv);
+int cmd_retract(cli_ctx *ctx, int argc, char **argv);
+int cmd_log(cli_ctx *ctx, int argc, char **argv);
+int cmd_show(cli_ctx *ctx, int argc, char **argv);
+int cmd_verify(cli_ctx *ctx, int argc, char **argv);
+
+/* Shared helpers of the commands. */
+void cli_hex(const uint8_t *p, size_t n, char *out, size_t cap);
+void cli_time_iso(int64_t ms, char out[32]);
+/* Parses a whole number in [lo, hi]; -1 when it is not one. */
+int cli_parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigned long *out);
+
+#endif

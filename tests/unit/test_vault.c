@@ -1,0 +1,153 @@
+/* The vault library end to end, without the CLI: init, open, wrong passphrase, records,
+ * consent refusal, amend/retract history, verify, passwd and recover. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "tests/unit/check.h"
+#include "vault/vault.h"
+
+static const pl_kdf_params small_kdf = {8u * 1024u, 1u, 1u};
+
+static pl_secret *secret_of(const char *s)
+{
+    pl_secret *p = pl_secret_new(strlen(s) + 1);
+    memcpy(p->p, s, strlen(s));
+    p->len = strlen(s);
+    return p;
+}
+
+static int count_cb(void *ctx, const pl_entry *e)
+{
+    (void)e;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+int main(void)
+{
+    char tmpl[] = "/tmp/pl-test-vault-XXXXXX";
+    char dir[64], rec[PL_RECOVERY_LEN + 1], rec2[PL_RECOVERY_LEN + 1];
+    char subject[PL_SUBJECT_MAX + 1];
+    pl_err err;
+    pl_vault *v = NULL;
+    pl_entry grant, sess, amend, retract;
+
+    if (sodium_init() < 0)
+        return 1;
+    pl_json_use_wiping_allocator();
+    CHECK(mkdtemp(tmpl) != NULL);
+    snprintf(dir, sizeof dir, "%s/v", tmpl);
+
+    pl_secret *pass = secret_of("correct horse battery");
+    pl_secret *wrong = secret_of("correct horse battery!");
+    pl_secret *newpass = secret_of("a new passphrase");
+
+    CHECK_EQ_INT(vault_init(dir, "Test Guide", pass, &small_kdf, rec, &err), PL_OK);
+    CHECK_EQ_INT(strlen(rec), PL_RECOVERY_LEN);
+    CHECK_EQ_INT(vault_init(dir, "Again", pass, &small_kdf, rec2, &err), PL_E_EXISTS);
+    CHECK_EQ_INT(vault_open(dir, wrong, &v, &err), PL_E_PASSPHRASE);
+    CHECK(v == NULL);
+    CHECK_EQ_INT(vault_open(dir, pass, &v, &err), PL_OK);
+    if (!v)
+        return check_done("test_vault");
+
+    pl_identity id;
+    vault_identity(v, &id);
+    CHECK_STR(id.name, "Test Guide");
+    CHECK_EQ_INT(strlen(id.fingerprint), PL_FINGERPRINT_HEX);
+
+    /* A session without consent is refused and nothing is written. */
+    json_t *s0 = json_pack("{s:s, s:i, s:s}", "date", "2026-11-02", "minutes", 60, "kind",
+                           "one-to-one");
+    CHECK_EQ_INT(vault_record_add(v, "session", "B-0000-0000", s0, NULL, &sess, &err),
+                 PL_E_CONSENT);
+    json_decref(s0);
+
+    json_t *g = json_pack("{s:[s,s], s:s, s:s}", "scopes", "peer-support", "record-keeping",
+                          "valid_from", "2026-11-01", "method", "written");
+    CHECK_EQ_INT(vault_record_add(v, "consent.grant", "new", g, subject, &grant, &err), PL_OK);
+    json_decref(g);
+    CHECK(fmt_pseudonym_valid(subject));
+
+    /* Before the consent's first day: refused. */
+    json_t *s1 = json_pack("{s:s, s:i, s:s}", "date", "2026-10-31", "minutes", 60, "kind",
+                           "one-to-one");
+    CHECK_EQ_INT(vault_record_add(v, "session", subject, s1, NULL, &sess, &err), PL_E_CONSENT);
+    json_decref(s1);
+    json_t *s2 = json_pack("{s:s, s:i, s:s, s:s}", "date", "2026-11-02", "minutes", 45, "kind",
+                           "accompaniment", "note", "MARKER-in-the-body");
+    CHECK_EQ_INT(vault_record_add(v, "session", subject, s2, NULL, &sess, &err), PL_OK);
+    json_decref(s2);
+
+    json_t *body = NULL;
+    CHECK_EQ_INT(vault_body(v, &sess, &body, &err), PL_OK);
+    CHECK_STR(json_string_value(json_object_get(body, "note")), "MARKER-in-the-body");
+    json_decref(body);
+
+    json_t *a = json_pack("{s:s, s:i, s:s}", "date", "2026-11-02", "minutes", 50, "kind",
+                          "accompaniment");
+    CHECK_EQ_INT(vault_amend(v, &sess, a, &amend, &err), PL_OK);
+    json_decref(a);
+    CHECK_EQ_INT(vault_retract(v, &sess, "entered for the wrong person", &retract, &err), PL_OK);
+
+    pl_entry *hist = NULL;
+    size_t nh = 0;
+    CHECK_EQ_INT(vault_history(v, &sess, &hist, &nh, &err), PL_OK);
+    CHECK_EQ_INT(nh, 3);
+    free(hist);
+
+    int n = 0;
+    pl_filter all = {0};
+    CHECK_EQ_INT(vault_log(v, &all, count_cb, &n, &err), PL_OK);
+    CHECK_EQ_INT(n, 4);
+    n = 0;
+    pl_filter only = {.type = "session"};
+    CHECK_EQ_INT(vault_log(v, &only, count_cb, &n, &err), PL_OK);
+    CHECK_EQ_INT(n, 1);
+
+    char hex[PL_ID_HEX + 1];
+    sodium_bin2hex(hex, sizeof hex, grant.id, sizeof grant.id);
+    hex[8] = '\0';
+    pl_entry found;
+    CHECK_EQ_INT(vault_find(v, hex, &found, &err), PL_OK);
+    CHECK(memcmp(found.id, grant.id, PL_ID_BYTES) == 0);
+    CHECK_EQ_INT(vault_find(v, "zz", &found, &err), PL_E_INVALID);
+
+    pl_verify_report rep;
+    CHECK_EQ_INT(vault_verify(v, 1, &rep, &err), PL_OK);
+    CHECK_EQ_INT(rep.entries, 4);
+    CHECK_EQ_INT(rep.nproblems, 0);
+    vault_close(v);
+    v = NULL;
+
+    /* passwd: the old passphrase stops working, the new one opens the same vault. */
+    CHECK_EQ_INT(vault_passwd(dir, wrong, newpass, &small_kdf, &err), PL_E_PASSPHRASE);
+    CHECK_EQ_INT(vault_passwd(dir, pass, newpass, &small_kdf, &err), PL_OK);
+    CHECK_EQ_INT(vault_open(dir, pass, &v, &err), PL_E_PASSPHRASE);
+    CHECK_EQ_INT(vault_open(dir, newpass, &v, &err), PL_OK);
+    vault_close(v);
+    v = NULL;
+
+    /* recover: the code sets a new passphrase and is replaced by a fresh one. */
+    CHECK_EQ_INT(vault_recover(dir, "AAAA-AAAA-AAAA-AAAA-AAAA-AAAA", pass, &small_kdf, rec2,
+                               &err), PL_E_PASSPHRASE);
+    CHECK_EQ_INT(vault_recover(dir, rec, pass, &small_kdf, rec2, &err), PL_OK);
+    CHECK(strcmp(rec, rec2) != 0);
+    CHECK_EQ_INT(vault_recover(dir, rec, newpass, &small_kdf, rec2, &err), PL_E_PASSPHRASE);
+    CHECK_EQ_INT(vault_open(dir, pass, &v, &err), PL_OK);
+    if (v) {
+        CHECK_EQ_INT(vault_verify(v, 1, &rep, &err), PL_OK);
+        vault_close(v);
+    }
+
+    pl_secret_free(pass);
+    pl_secret_free(wrong);
+    pl_secret_free(newpass);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
+    CHECK_EQ_INT(system(cmd), 0);
+    return check_done("test_vault");
+}

@@ -1,0 +1,73 @@
+/* Private to vault/: the vault struct and the helpers its files share. */
+#ifndef PL_VAULT_INTERNAL_H
+#define PL_VAULT_INTERNAL_H
+
+#define SQLITE_HAS_CODEC 1
+#include <sqlite3.h>
+
+#include "formats/keyslots.h"
+#include "vault/vault.h"
+
+#define PL_KDF_CONTEXT     "plvault1" /* crypto_kdf context, 8 bytes */
+#define PL_SUBKEY_DB       1u         /* SQLCipher raw key */
+#define PL_SUBKEY_IDENTITY 2u         /* wraps the identity's secret keys in vault.db */
+#define PL_DOM_IDENTITY    "peerlog/v1/identity-secrets"
+#define PL_SCHEMA_VERSION  1
+#define PL_SHARED_CACHE    8u
+
+/* Layout of the vault's secret buffer. */
+typedef struct {
+    uint8_t sign_sk[PL_SIGN_SK_BYTES];
+    uint8_t box_sk[PL_BOX_SK_BYTES];
+    uint8_t shared_pk[PL_SHARED_CACHE][PL_BOX_PK_BYTES];
+    uint8_t shared[PL_SHARED_CACHE][PL_KEY_BYTES]; /* crypto_box_beforenm cache */
+    unsigned nshared;
+} pl_vault_secrets;
+
+struct pl_vault {
+    sqlite3 *db;
+    pl_identity id;
+    pl_vault_secrets *sec; /* sodium_malloc'd */
+    int in_txn;
+    int pending_sig;       /* an append in this transaction awaits its head check */
+    uint8_t last_id[PL_ID_BYTES];
+    uint8_t last_sig[PL_SIG_BYTES];
+    sqlite3_stmt *st_head;
+    sqlite3_stmt *st_insert;
+};
+
+/* Fault-injection seam for tests: when set and it returns non-zero for an operation name
+ * ("write", "fsync", "rename"), that file operation fails as if with EIO. */
+extern int (*pl_io_fault)(const char *op);
+
+/* keys.c */
+PL_WUR pl_status keys_read(const char *dir, pl_keyslots *ks, pl_err *err);
+PL_WUR pl_status keys_write(const char *dir, const pl_keyslots *ks, pl_err *err);
+PL_WUR pl_status keys_make_slot(uint8_t kind, const pl_kdf_params *kdf, const uint8_t *secret,
+                                size_t n, const uint8_t *master, pl_keyslot *slot, pl_err *err);
+/* Opens the first slot of kind that secret unlocks into master; PL_E_PASSPHRASE if none. */
+PL_WUR pl_status keys_open_kind(const pl_keyslots *ks, uint8_t kind, const uint8_t *secret,
+                                size_t n, uint8_t *master, pl_err *err);
+char *pl_path(const char *dir, const char *name); /* malloc'd dir/name, NULL on OOM */
+PL_WUR pl_status pl_fsync_dir(const char *dir, pl_err *err);
+
+/* store.c */
+PL_WUR pl_status store_open(const char *path, const uint8_t *master, int create, sqlite3 **db,
+                            pl_err *err);
+/* Maps a SQLite error on db to a status and message ("what" names the operation). */
+pl_status store_fail(sqlite3 *db, int rc, const char *what, pl_err *err);
+PL_WUR pl_status store_exec(sqlite3 *db, const char *sql, pl_err *err);
+
+/* feed.c */
+/* The columns feed_row_entry reads, from an entries table aliased "e". */
+#define ENTRY_COLS_PUBLIC "e.header, e.sig, e.id, e.body IS NULL," \
+    " EXISTS (SELECT 1 FROM entries a WHERE a.ref0 = e.id AND a.type = 'amend')," \
+    " EXISTS (SELECT 1 FROM entries r WHERE r.ref0 = e.id AND r.type = 'retract')"
+PL_WUR pl_status feed_row_entry(sqlite3_stmt *st, int col_header, pl_entry *e, pl_err *err);
+PL_WUR pl_status feed_shared_key(pl_vault *v, const uint8_t peer[PL_BOX_PK_BYTES],
+                                 const uint8_t **shared);
+void pl_date_of_ms(int64_t ms, char out[PL_DATE_LEN + 1]);
+/* The date an entry is about: its metadata's date, else the UTC date of its time. */
+void feed_entry_date(const pl_header *h, char out[PL_DATE_LEN + 1]);
+
+#endif

@@ -1,0 +1,698 @@
+/* Record types (formats/records.md): body schemas, the header metadata derived from them,
+ * and the consent rules a session must satisfy. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/meta.h"
+#include "vault/internal.h"
+
+static const char *const scope_names[] = {"peer-support", "record-keeping", "supervision-sharing",
+                                          "contact-professionals", "evaluation"};
+#define NSCOPES (sizeof scope_names / sizeof scope_names[0])
+static const char *const session_kinds[] = {"one-to-one", "accompaniment", "group", "ward"};
+static const char *const consent_methods[] = {"written", "verbal", "digital"};
+
+#define TEXT_MAX 200u   /* name, contact, place, a theme, a reason */
+#define NOTE_MAX 100000u
+
+int pl_scopes_parse(const char *list, unsigned *mask, char *bad, size_t cap)
+{
+    *mask = 0;
+    const char *p = list;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        size_t i;
+        for (i = 0; i < NSCOPES; i++)
+            if (strlen(scope_names[i]) == n && !strncmp(scope_names[i], p, n))
+                break;
+        if (i == NSCOPES) {
+            snprintf(bad, cap, "%.*s", (int)(n > 64 ? 64 : n), p);
+            return -1;
+        }
+        *mask |= 1u << i;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    if (!*mask) {
+        snprintf(bad, cap, "(none)");
+        return -1;
+    }
+    return 0;
+}
+
+void pl_scopes_format(unsigned mask, char *out, size_t cap)
+{
+    size_t at = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < NSCOPES; i++)
+        if (mask & (1u << i)) {
+            int w = snprintf(out + at, cap - at, "%s%s", at ? "," : "", scope_names[i]);
+            if (w < 0 || (size_t)w >= cap - at)
+                return;
+            at += (size_t)w;
+        }
+}
+
+static int one_of(const char *s, const char *const *set, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(s, set[i]))
+            return 1;
+    return 0;
+}
+
+/* ---- body schemas ------------------------------------------------------------------- */
+
+typedef struct {
+    pl_meta_pair pair[8];
+    size_t n;
+    char buf[8][128]; /* storage for derived values */
+    int bad;          /* a value did not fit: fmt_meta_build must not run */
+} meta_set;
+
+static void meta_add(meta_set *m, const char *key, const char *value)
+{
+    size_t len = strlen(value);
+    if (m->n >= 8 || len >= sizeof m->buf[0]) {
+        m->bad = 1;
+        return;
+    }
+    {
+        memcpy(m->buf[m->n], value, len + 1);
+        m->pair[m->n].key = key;
+        m->pair[m->n].value = m->buf[m->n];
+        m->n++;
+    }
+}
+
+/* Only these keys, each of the right JSON kind. */
+static pl_status check_keys(json_t *body, const char *const *allowed, size_t n, const char *type,
+                            pl_err *err)
+{
+    const char *key;
+    json_t *val;
+    json_object_foreach(body, key, val) {
+        if (!one_of(key, allowed, n))
+            return pl_fail(err, PL_E_INVALID, "a %s record has no field '%s'", type, key);
+    }
+    return PL_OK;
+}
+
+static pl_status opt_text(json_t *body, const char *key, size_t max, int required,
+                          const char **out, pl_err *err)
+{
+    json_t *v = json_object_get(body, key);
+    *out = NULL;
+    if (!v) {
+        if (required)
+            return pl_fail(err, PL_E_INVALID, "the field '%s' is required", key);
+        return PL_OK;
+    }
+    if (!json_is_string(v) || json_string_length(v) > max ||
+        strlen(json_string_value(v)) != json_string_length(v))
+        return pl_fail(err, PL_E_INVALID, "'%s' must be text of at most %zu bytes", key, max);
+    if (required && json_string_length(v) == 0)
+        return pl_fail(err, PL_E_INVALID, "the field '%s' must not be empty", key);
+    *out = json_string_value(v);
+    return PL_OK;
+}
+
+static pl_status req_date(json_t *body, const char *key, int required, const char **out,
+                          pl_err *err)
+{
+    pl_status st = opt_text(body, key, PL_DATE_LEN, required, out, err);
+    if (st == PL_OK && *out && !fmt_date_valid(*out))
+        return pl_fail(err, PL_E_INVALID, "'%s' must be a date YYYY-MM-DD, not '%s'", key, *out);
+    return st;
+}
+
+static pl_status scopes_field(json_t *body, unsigned *mask, pl_err *err)
+{
+    json_t *a = json_object_get(body, "scopes"), *s;
+    size_t i;
+    *mask = 0;
+    if (!json_is_array(a) || json_array_size(a) == 0)
+        return pl_fail(err, PL_E_INVALID, "'scopes' must list at least one scope");
+    json_array_foreach(a, i, s) {
+        char bad[80];
+        unsigned one;
+        if (!json_is_string(s) || strchr(json_string_value(s), ',') ||
+            pl_scopes_parse(json_string_value(s), &one, bad, sizeof bad) != 0)
+            return pl_fail(err, PL_E_INVALID, "unknown consent scope in 'scopes'");
+        if (*mask & one)
+            return pl_fail(err, PL_E_INVALID, "a scope is listed twice in 'scopes'");
+        *mask |= one;
+    }
+    return PL_OK;
+}
+
+static pl_status schema_consent_grant(json_t *b, meta_set *m, pl_err *err)
+{
+    static const char *const keys[] = {"scopes", "valid_from", "valid_until", "method", "name",
+                                       "contact"};
+    const char *from, *until, *method, *name, *contact;
+    unsigned mask;
+    char list[128];
+    pl_status st;
+    if ((st = check_keys(b, keys, 6, "consent.grant", err)) != PL_OK ||
+        (st = scopes_field(b, &mask, err)) != PL_OK ||
+        (st = req_date(b, "valid_from", 1, &from, err)) != PL_OK ||
+        (st = req_date(b, "valid_until", 0, &until, err)) != PL_OK ||
+        (st = opt_text(b, "method", 16, 1, &method, err)) != PL_OK ||
+        (st = opt_text(b, "name", TEXT_MAX, 0, &name, err)) != PL_OK ||
+        (st = opt_text(b, "contact", TEXT_MAX, 0, &contact, err)) != PL_OK)
+        return st;
+    if (!one_of(method, consent_methods, 3))
+        return pl_fail(err, PL_E_INVALID, "'method' must be written, verbal or digital");
+    if (until && strcmp(until, from) < 0)
+        return pl_fail(err, PL_E_INVALID, "consent cannot end (%s) before it starts (%s)", until,
+                       from);
+    pl_scopes_format(mask, list, sizeof list);
+    meta_add(m, "scopes", list);
+    meta_add(m, "date", from);
+    meta_add(m, "method", method);
+    if (until)
+        meta_add(m, "valid_until", until);
+    return PL_OK;
+}
+
+static pl_status schema_consent_withdraw(json_t *b, meta_set *m, pl_err *err)
+{
+    static const char *const keys[] = {"scopes", "date", "reason"};
+    const char *date, *reason;
+    unsigned mask;
+    char list[128];
+    pl_status st;
+    if ((st = check_keys(b, keys, 3, "consent.withdraw", err)) != PL_OK ||
+        (st = scopes_field(b, &mask, err)) != PL_OK ||
+        (st = req_date(b, "date", 1, &date, err)) != PL_OK ||
+        (st = opt_text(b, "reason", TEXT_MAX, 0, &reason, err)) != PL_OK)
+        return st;
+    pl_scopes_format(mask, list, sizeof list);
+    meta_add(m, "scopes", list);
+    meta_add(m, "date", date);
+    return PL_OK;
+}
+
+static pl_status schema_session(json_t *b, meta_set *m, pl_err *err)
+{
+    static const char *const keys[] = {"date", "minutes", "kind", "place", "themes", "note"};
+    const char *date, *kind, *place, *note;
+    pl_status st;
+    char num[16];
+    if ((st = check_keys(b, keys, 6, "session", err)) != PL_OK ||
+        (st = req_date(b, "date", 1, &date, err)) != PL_OK ||
+        (st = opt_text(b, "kind", 16, 1, &kind, err)) != PL_OK ||
+        (st = opt_text(b, "place", TEXT_MAX, 0, &place, err)) != PL_OK ||
+        (st = opt_text(b, "note", NOTE_MAX, 0, &note, err)) != PL_OK)
+        return st;
+    json_t *min = json_object_get(b, "minutes"), *themes = json_object_get(b, "themes"), *t;
+    if (!json_is_integer(min) || json_integer_value(min) < 1 || json_integer_value(min) > 1440)
+        return pl_fail(err, PL_E_INVALID, "'minutes' must be a whole number from 1 to 1440");
+    if (!one_of(kind, session_kinds, 4))
+        return pl_fail(err, PL_E_INVALID,
+                       "'kind' must be one-to-one, accompaniment, group or ward, not '%s'", kind);
+    if (themes) {
+        size_t i;
+        if (!json_is_array(themes) || json_array_size(themes) > 32)
+            return pl_fail(err, PL_E_INVALID, "'themes' must be a list of at most 32 words");
+        json_array_foreach(themes, i, t) {
+            if (!json_is_string(t) || json_string_length(t) == 0 ||
+                json_string_length(t) > TEXT_MAX)
+                return pl_fail(err, PL_E_INVALID, "each theme must be non-empty text");
+        }
+    }
+    snprintf(num, sizeof num, "%lld", (long long)json_integer_value(min));
+    meta_add(m, "date", date);
+    meta_add(m, "kind", kind);
+    meta_add(m, "minutes", num);
+    return PL_OK;
+}
+
+static pl_status schema_note(json_t *b, meta_set *m, pl_err *err)
+{
+    static const char *const keys[] = {"text"};
+    const char *text;
+    pl_status st;
+    (void)m;
+    if ((st = check_keys(b, keys, 1, "note", err)) != PL_OK ||
+        (st = opt_text(b, "text", NOTE_MAX, 1, &text, err)) != PL_OK)
+        return st;
+    return PL_OK;
+}
+
+static pl_status schema_retract(json_t *b, meta_set *m, pl_err *err)
+{
+    static const char *const keys[] = {"reason"};
+    const char *reason;
+    pl_status st;
+    (void)m;
+    if ((st = check_keys(b, keys, 1, "retract", err)) != PL_OK ||
+        (st = opt_text(b, "reason", TEXT_MAX, 1, &reason, err)) != PL_OK)
+        return st;
+    return PL_OK;
+}
+
+typedef struct {
+    const char *type;
+    int subject;   /* 1: required, 0: none */
+    int amendable;
+    pl_status (*schema)(json_t *body, meta_set *m, pl_err *err);
+} record_kind;
+
+static const record_kind kinds[] = {
+    {"consent.grant", 1, 1, schema_consent_grant},
+    {"consent.withdraw", 1, 0, schema_consent_withdraw},
+    {"session", 1, 1, schema_session},
+    {"note", 0, 1, schema_note},
+};
+
+static const record_kind *kind_of(const char *type)
+{
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!strcmp(kinds[i].type, type))
+            return &kinds[i];
+    return NULL;
+}
+
+/* ---- consent --------------------------------------------------------------------------- */
+
+typedef struct {
+    uint8_t id[PL_ID_BYTES];
+    char meta[PL_META_MAX + 1];
+    size_t meta_len;
+    int kind; /* 'g' grant, 'w' withdraw */
+    int retracted;
+} consent_event;
+
+static void meta_str(const char *meta, size_t n, const char *key, char *out, size_t cap)
+{
+    if (fmt_meta_get(meta, n, key, out, cap) != 0)
+        out[0] = '\0';
+}
+
+/* Loads the subject's consent grants and withdrawals in ledger order, with amends applied and
+ * retracted ones marked. */
+static pl_status load_consent(pl_vault *v, const char *subject, consent_event **out, size_t *n,
+                              pl_err *err)
+{
+    sqlite3_stmt *q = NULL;
+    size_t cap = 8, k = 0;
+    consent_event *ev = malloc(cap * sizeof *ev);
+    pl_entry *e = malloc(sizeof *e);
+    pl_status st = PL_OK;
+    *out = NULL;
+    *n = 0;
+    if (!ev || !e) {
+        free(ev);
+        free(e);
+        return pl_fail(err, PL_E_NOMEM, "out of memory");
+    }
+    int rc = sqlite3_prepare_v2(v->db,
+                                "SELECT " ENTRY_COLS_PUBLIC " FROM entries e WHERE e.subject = ?"
+                                " AND e.type IN ('consent.grant', 'consent.withdraw', 'amend',"
+                                " 'retract') ORDER BY e.time_ms, e.feed, e.seq",
+                                -1, &q, NULL);
+    if (rc != SQLITE_OK) {
+        free(ev);
+        free(e);
+        return store_fail(v->db, rc, "reading consent", err);
+    }
+    sqlite3_bind_text(q, 1, subject, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if ((st = feed_row_entry(q, 0, e, err)) != PL_OK)
+            break;
+        const char *t = e->h.type;
+        if (!strcmp(t, "amend") || !strcmp(t, "retract")) {
+            for (size_t i = 0; i < k && e->h.nrefs; i++) {
+                if (memcmp(ev[i].id, e->h.refs[0], PL_ID_BYTES) != 0)
+                    continue;
+                if (t[0] == 'r') {
+                    ev[i].retracted = 1;
+                } else {
+                    memcpy(ev[i].meta, e->h.meta, e->h.meta_len + 1);
+                    ev[i].meta_len = e->h.meta_len;
+                }
+            }
+            continue;
+        }
+        if (k == cap) {
+            consent_event *bigger = realloc(ev, 2 * cap * sizeof *ev);
+            if (!bigger) {
+                st = pl_fail(err, PL_E_NOMEM, "out of memory");
+                break;
+            }
+            ev = bigger;
+            cap *= 2;
+        }
+        memcpy(ev[k].id, e->id, PL_ID_BYTES);
+        memcpy(ev[k].meta, e->h.meta, e->h.meta_len + 1);
+        ev[k].meta_len = e->h.meta_len;
+        ev[k].kind = t[8] == 'g' ? 'g' : 'w';
+        ev[k].retracted = 0;
+        k++;
+    }
+    if (st == PL_OK && rc != SQLITE_DONE)
+        st = store_fail(v->db, rc, "reading consent", err);
+    sqlite3_finalize(q);
+    free(e);
+    if (st != PL_OK) {
+        free(ev);
+        return st;
+    }
+    *out = ev;
+    *n = k;
+    return PL_OK;
+}
+
+static unsigned meta_scopes(const consent_event *e)
+{
+    char list[256], bad[80];
+    unsigned mask = 0;
+    meta_str(e->meta, e->meta_len, "scopes", list, sizeof list);
+    if (pl_scopes_parse(list, &mask, bad, sizeof bad) != 0)
+        return 0;
+    return mask;
+}
+
+pl_status vault_consent_check(pl_vault *v, const char *subject, unsigned need, const char *date,
+                              pl_err *err)
+{
+    consent_event *ev;
+    size_t n;
+    pl_status st = load_consent(v, subject, &ev, &n, err);
+    if (st != PL_OK)
+        return st;
+    if (n == 0) {
+        free(ev);
+        return pl_fail(err, PL_E_CONSENT, "%s has no consent recorded; record it first with "
+                                          "'peerlog consent grant'", subject);
+    }
+    /* For each needed scope, the last grant or withdrawal touching it decides. */
+    for (size_t s = 0; s < NSCOPES && st == PL_OK; s++) {
+        unsigned bit = 1u << s;
+        if (!(need & bit))
+            continue;
+        const consent_event *last = NULL;
+        for (size_t i = 0; i < n; i++)
+            if (!ev[i].retracted && (meta_scopes(&ev[i]) & bit))
+                last = &ev[i];
+        char from[16], until[16], wdate[16];
+        if (!last) {
+            st = pl_fail(err, PL_E_CONSENT, "%s has not consented to %s", subject, scope_names[s]);
+        } else if (last->kind == 'w') {
+            meta_str(last->meta, last->meta_len, "date", wdate, sizeof wdate);
+            st = pl_fail(err, PL_E_CONSENT, "%s withdrew consent to %s on %s", subject,
+                         scope_names[s], wdate);
+        } else {
+            meta_str(last->meta, last->meta_len, "date", from, sizeof from);
+            meta_str(last->meta, last->meta_len, "valid_until", until, sizeof until);
+            if (strcmp(date, from) < 0)
+                st = pl_fail(err, PL_E_CONSENT, "%s's consent to %s starts on %s, after %s",
+                             subject, scope_names[s], from, date);
+            else if (until[0] && strcmp(date, until) > 0)
+                st = pl_fail(err, PL_E_CONSENT, "%s's consent to %s ended on %s, before %s",
+                             subject, scope_names[s], until, date);
+        }
+    }
+    free(ev);
+    return st;
+}
+
+/* ---- appending records ---------------------------------------------------------------- */
+
+/* Validates body against kind, derives metadata (plus extra pairs), serialises and appends. */
+static pl_status append_record(pl_vault *v, const char *type, const record_kind *k,
+                               const char *subject, const uint8_t (*refs)[PL_ID_BYTES],
+                               uint8_t nrefs, json_t *body, const char *of, pl_entry *out,
+                               pl_err *err)
+{
+    meta_set m;
+    char meta[PL_META_MAX + 1];
+    size_t mlen;
+    pl_status st;
+    m.n = 0;
+    m.bad = 0;
+    if (!json_is_object(body))
+        return pl_fail(err, PL_E_INVALID, "a record body must be a JSON object");
+    if ((st = k->schema(body, &m, err)) != PL_OK)
+        return st;
+    if (of)
+        meta_add(&m, "of", of);
+    if (m.bad || fmt_meta_build(m.pair, m.n, meta, sizeof meta, &mlen) != 0)
+        return pl_fail(err, PL_E_INVALID, "a header field has characters peerlog cannot store "
+                                          "(use plain text)");
+    /* Sessions need consent on their date; so do amended sessions. */
+    if (!strcmp(k->type, "session")) {
+        char date[PL_DATE_LEN + 1];
+        if (fmt_meta_get(meta, mlen, "date", date, sizeof date) != 0)
+            return pl_fail(err, PL_E_INVALID, "a session needs a date");
+        if ((st = vault_consent_check(v, subject, PL_SCOPE_SESSION, date, err)) != PL_OK)
+            return st;
+    }
+    /* Serialise straight into secret memory: the plaintext never sits in the heap. */
+    size_t tlen = json_dumpb(body, NULL, 0, JSON_COMPACT | JSON_SORT_KEYS);
+    if (tlen == 0)
+        return pl_fail(err, PL_E_INVALID, "the record body cannot be written as JSON");
+    if (tlen > PL_BODY_PLAIN_MAX)
+        return pl_fail(err, PL_E_INVALID, "the record is too long (%zu bytes; at most %u)",
+                       tlen, PL_BODY_PLAIN_MAX);
+    pl_secret *text = pl_secret_new(tlen);
+    if (!text)
+        return pl_fail(err, PL_E_NOMEM, "out of memory");
+    text->len = json_dumpb(body, (char *)text->p, tlen, JSON_COMPACT | JSON_SORT_KEYS);
+    if (text->len != tlen) {
+        pl_secret_free(text);
+        return pl_fail(err, PL_E_INVALID, "the record body cannot be written as JSON");
+    }
+    pl_append_req req = {.type = type,
+                         .subject = subject,
+                         .refs = refs,
+                         .nrefs = nrefs,
+                         .meta = meta,
+                         .body = text->p,
+                         .body_len = text->len,
+                         .time_ms = 0};
+    st = vault_append(v, &req, out, err);
+    pl_secret_free(text);
+    return st;
+}
+
+static int subject_exists(pl_vault *v, const char *subject)
+{
+    sqlite3_stmt *q = NULL;
+    int found = 1; /* on error, assume taken and draw again */
+    if (sqlite3_prepare_v2(v->db, "SELECT 1 FROM entries WHERE subject = ? LIMIT 1", -1, &q,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(q, 1, subject, -1, SQLITE_STATIC);
+        found = sqlite3_step(q) != SQLITE_DONE;
+    }
+    sqlite3_finalize(q);
+    return found;
+}
+
+pl_status vault_record_add(pl_vault *v, const char *type, const char *subject, json_t *body,
+                           char subject_out[PL_SUBJECT_MAX + 1], pl_entry *out, pl_err *err)
+{
+    const record_kind *k = kind_of(type);
+    char fresh[PL_PSEUDONYM_LEN + 1];
+    pl_status st;
+    if (!k || !strcmp(type, "consent.withdraw"))
+        return pl_fail(err, PL_E_INVALID, "'%s' is not a record type peerlog can add here", type);
+    if (!k->subject && subject)
+        return pl_fail(err, PL_E_INVALID, "a %s names no citizen", type);
+    if (k->subject && !subject)
+        return pl_fail(err, PL_E_INVALID, "a %s needs a citizen (--subject)", type);
+    if ((st = vault_begin(v, err)) != PL_OK)
+        return st;
+    if (subject && !strcmp(type, "consent.grant") && !strcmp(subject, "new")) {
+        for (int tries = 0;; tries++) {
+            uint8_t rnd[PL_PSEUDONYM_RANDOM_BYTES];
+            randombytes_buf(rnd, sizeof rnd);
+            fmt_pseudonym_make(rnd, fresh);
+            if (!subject_exists(v, fresh))
+                break;
+            if (tries == 16) {
+                vault_rollback(v);
+                return pl_fail(err, PL_E_IO, "cannot draw an unused pseudonym");
+            }
+        }
+        subject = fresh;
+    } else if (subject && !fmt_pseudonym_valid(subject)) {
+        vault_rollback(v);
+        return pl_fail(err, PL_E_INVALID,
+                       "'%s' is not a citizen pseudonym (like B-7K3Q-9F2M; see 'peerlog log')",
+                       subject);
+    } else if (subject && !subject_exists(v, subject)) {
+        vault_rollback(v);
+        return pl_fail(err, PL_E_CONSENT,
+                       "%s is not known in this vault; record consent first with "
+                       "'peerlog consent grant --subject new'",
+                       subject);
+    }
+    if ((st = append_record(v, type, k, subject, NULL, 0, body, NULL, out, err)) != PL_OK) {
+        vault_rollback(v);
+        return st;
+    }
+    if ((st = vault_commit(v, err)) != PL_OK)
+        return st;
+    if (subject_out)
+        snprintf(subject_out, PL_SUBJECT_MAX + 1, "%s", subject ? subject : "");
+    return PL_OK;
+}
+
+/* The original record behind target (itself, or what an amend refers to). */
+static pl_status original_of(pl_vault *v, const pl_entry *target, pl_entry *root, pl_err *err)
+{
+    if (!strcmp(target->h.type, "retract"))
+        return pl_fail(err, PL_E_INVALID, "a retraction cannot be amended or retracted");
+    if (!strcmp(target->h.type, "amend")) {
+        char hex[PL_ID_HEX + 1];
+        sodium_bin2hex(hex, sizeof hex, target->h.refs[0], PL_ID_BYTES);
+        return vault_find(v, hex, root, err);
+    }
+    *root = *target;
+    return PL_OK;
+}
+
+static pl_status check_own_live(pl_vault *v, const pl_entry *root, pl_err *err)
+{
+    if (memcmp(root->h.feed, v->id.sign_pk, PL_SIGN_PK_BYTES) != 0)
+        return pl_fail(err, PL_E_ACCESS, "only the author of an entry can amend or retract it");
+    if (root->retracted)
+        return pl_fail(err, PL_E_INVALID, "that entry was retracted; it cannot change again");
+    return PL_OK;
+}
+
+pl_status vault_amend(pl_vault *v, const pl_entry *target, json_t *body, pl_entry *out,
+                      pl_err *err)
+{
+    pl_entry root;
+    pl_status st;
+    if ((st = vault_begin(v, err)) != PL_OK)
+        return st;
+    if ((st = original_of(v, target, &root, err)) == PL_OK &&
+        (st = check_own_live(v, &root, err)) == PL_OK) {
+        const record_kind *k = kind_of(root.h.type);
+        if (!k || !k->amendable)
+            st = pl_fail(err, PL_E_INVALID, "a %s cannot be amended", root.h.type);
+        else
+            st = append_record(v, "amend", k, root.h.subject[0] ? root.h.subject : NULL,
+                               (const uint8_t(*)[PL_ID_BYTES])root.id, 1, body, root.h.type, out,
+                               err);
+    }
+    if (st != PL_OK) {
+        vault_rollback(v);
+        return st;
+    }
+    return vault_commit(v, err);
+}
+
+static const record_kind retract_kind = {"retract", 0, 0, schema_retract};
+
+pl_status vault_retract(pl_vault *v, const pl_entry *target, const char *reason, pl_entry *out,
+                        pl_err *err)
+{
+    pl_entry root;
+    pl_status st;
+    json_t *body = json_pack("{s:s}", "reason", reason ? reason : "");
+    if (!body)
+        return pl_fail(err, PL_E_NOMEM, "out of memory");
+    if ((st = vault_begin(v, err)) == PL_OK) {
+        if ((st = original_of(v, target, &root, err)) == PL_OK &&
+            (st = check_own_live(v, &root, err)) == PL_OK)
+            st = append_record(v, "retract", &retract_kind,
+                               root.h.subject[0] ? root.h.subject : NULL,
+                               (const uint8_t(*)[PL_ID_BYTES])root.id, 1, body, root.h.type, out,
+                               err);
+        if (st != PL_OK)
+            vault_rollback(v);
+        else
+            st = vault_commit(v, err);
+    }
+    json_decref(body);
+    return st;
+}
+
+pl_status vault_consent_withdraw(pl_vault *v, const char *subject, unsigned scopes,
+                                 const char *date, const char *reason, pl_entry *out, pl_err *err)
+{
+    consent_event *ev = NULL;
+    size_t n = 0;
+    uint8_t refs[PL_REFS_MAX][PL_ID_BYTES];
+    uint8_t nrefs = 0;
+    pl_status st;
+    if (!fmt_pseudonym_valid(subject))
+        return pl_fail(err, PL_E_INVALID, "'%s' is not a citizen pseudonym (like B-7K3Q-9F2M)",
+                       subject);
+    json_t *body = json_object(), *list = json_array();
+    if (!body || !list) {
+        json_decref(body);
+        json_decref(list);
+        return pl_fail(err, PL_E_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < NSCOPES; i++)
+        if (scopes & (1u << i))
+            json_array_append_new(list, json_string(scope_names[i]));
+    json_object_set_new(body, "scopes", list);
+    json_object_set_new(body, "date", json_string(date));
+    if (reason && *reason)
+        json_object_set_new(body, "reason", json_string(reason));
+    if ((st = vault_begin(v, err)) != PL_OK) {
+        json_decref(body);
+        return st;
+    }
+    st = load_consent(v, subject, &ev, &n, err);
+    /* The header refers to the live grants whose scopes this withdraws. */
+    for (size_t i = 0; st == PL_OK && i < n; i++)
+        if (ev[i].kind == 'g' && !ev[i].retracted && (meta_scopes(&ev[i]) & scopes) &&
+            nrefs < PL_REFS_MAX)
+            memcpy(refs[nrefs++], ev[i].id, PL_ID_BYTES);
+    if (st == PL_OK && nrefs == 0)
+        st = pl_fail(err, PL_E_NOTFOUND, "%s has no consent to those scopes to withdraw", subject);
+    if (st == PL_OK)
+        st = append_record(v, "consent.withdraw", kind_of("consent.withdraw"), subject,
+                           (const uint8_t(*)[PL_ID_BYTES])refs, nrefs, body, NULL, out, err);
+    free(ev);
+    json_decref(body);
+    if (st != PL_OK) {
+        vault_rollback(v);
+        return st;
+    }
+    return vault_commit(v, err);
+}
+
+/* ---- identity export -------------------------------------------------------------------- */
+
+#define PL_DOM_IDENTITY_EXPORT "peerlog/v1/identity-export"
+
+pl_status vault_identity_export(pl_vault *v, json_t **out, pl_err *err)
+{
+    size_t nl = strlen(v->id.name);
+    size_t n = sizeof PL_DOM_IDENTITY_EXPORT + PL_SIGN_PK_BYTES + PL_BOX_PK_BYTES + 2 + nl;
+    uint8_t *msg = malloc(n), sig[PL_SIG_BYTES];
+    char spk[2 * PL_SIGN_PK_BYTES + 1], bpk[2 * PL_BOX_PK_BYTES + 1], shex[2 * PL_SIG_BYTES + 1];
+    if (!msg)
+        return pl_fail(err, PL_E_NOMEM, "out of memory");
+    pl_wr w;
+    pl_wr_init(&w, msg, n);
+    pl_wr_put(&w, PL_DOM_IDENTITY_EXPORT, sizeof PL_DOM_IDENTITY_EXPORT);
+    pl_wr_put(&w, v->id.sign_pk, PL_SIGN_PK_BYTES);
+    pl_wr_put(&w, v->id.box_pk, PL_BOX_PK_BYTES);
+    pl_wr_u16(&w, (uint16_t)nl);
+    pl_wr_put(&w, v->id.name, nl);
+    crypto_sign_detached(sig, NULL, msg, w.len, v->sec->sign_sk);
+    free(msg);
+    sodium_bin2hex(spk, sizeof spk, v->id.sign_pk, PL_SIGN_PK_BYTES);
+    sodium_bin2hex(bpk, sizeof bpk, v->id.box_pk, PL_BOX_PK_BYTES);
+    sodium_bin2hex(shex, sizeof shex, sig, sizeof sig);
+    *out = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s}", "type", "peerlog.identity",
+                     "version", 1, "name", v->id.name, "sign_pk", spk, "box_pk", bpk,
+                     "fingerprint", v->id.fingerprint, "sig", shex);
+    if (!*out)
+        return pl_fail(err, PL_E_NOMEM, "out of memory");
+    return PL_OK;
+}

@@ -1,0 +1,193 @@
+/* The peerlog vault: an encrypted, append-only, signed ledger in one directory.
+ * Every function returns a pl_status and, on failure, one sentence in err->msg. */
+#ifndef PL_VAULT_VAULT_H
+#define PL_VAULT_VAULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "formats/entry.h"
+#include "formats/text.h"
+#include "vault/secret.h"
+#include "vault/status.h"
+
+#define PL_FINGERPRINT_BYTES 16u
+#define PL_FINGERPRINT_HEX   (2u * PL_FINGERPRINT_BYTES)
+#define PL_ID_HEX            (2u * PL_ID_BYTES)
+#define PL_NAME_MAX          200u
+#define PL_DOM_FINGERPRINT   "peerlog/v1/fingerprint"
+
+typedef struct pl_vault pl_vault;
+
+typedef struct {
+    uint32_t m_kib;
+    uint32_t t;
+    uint32_t lanes;
+} pl_kdf_params;
+
+/* RFC 9106's second recommended option, the floor for a vault's default. */
+#define PL_KDF_DEFAULT_M_KIB (256u * 1024u)
+#define PL_KDF_DEFAULT_T     3u
+#define PL_KDF_DEFAULT_LANES 4u
+
+/* Measures Argon2id on this machine and raises the passes from the default so that one
+ * derivation takes about target_ms (never below the default). */
+PL_WUR pl_status vault_kdf_calibrate(unsigned target_ms, pl_kdf_params *out, pl_err *err);
+
+/* Creates a vault at dir (made 0700; must not hold a vault already): a master key, the
+ * owner's identity, keyslots for pass and for a fresh recovery code written to recovery. */
+PL_WUR pl_status vault_init(const char *dir, const char *name, const pl_secret *pass,
+                            const pl_kdf_params *kdf, char recovery[PL_RECOVERY_LEN + 1],
+                            pl_err *err);
+/* Opens the vault at dir with pass. PL_E_PASSPHRASE when pass is wrong, PL_E_INTEGRITY when
+ * vault.db fails authentication. */
+PL_WUR pl_status vault_open(const char *dir, const pl_secret *pass, pl_vault **out, pl_err *err);
+void vault_close(pl_vault *v);
+/* Replaces the passphrase slot; the database is not re-encrypted. */
+PL_WUR pl_status vault_passwd(const char *dir, const pl_secret *old_pass, const pl_secret *new_pass,
+                              const pl_kdf_params *kdf, pl_err *err);
+/* Sets a new passphrase with the recovery code; the used code is replaced by a new one,
+ * written to new_recovery. */
+PL_WUR pl_status vault_recover(const char *dir, const char *code, const pl_secret *new_pass,
+                               const pl_kdf_params *kdf, char new_recovery[PL_RECOVERY_LEN + 1],
+                               pl_err *err);
+
+typedef struct {
+    char name[PL_NAME_MAX + 1];
+    uint8_t sign_pk[PL_SIGN_PK_BYTES];
+    uint8_t box_pk[PL_BOX_PK_BYTES];
+    char fingerprint[PL_FINGERPRINT_HEX + 1];
+} pl_identity;
+
+void vault_identity(const pl_vault *v, pl_identity *out);
+/* The public identity as a self-signed JSON object (formats/records.md, "Identity export"). */
+PL_WUR pl_status vault_identity_export(pl_vault *v, json_t **out, pl_err *err);
+void vault_fingerprint(const uint8_t sign_pk[PL_SIGN_PK_BYTES],
+                       const uint8_t box_pk[PL_BOX_PK_BYTES], char out[PL_FINGERPRINT_HEX + 1]);
+
+/* ---- entries ---------------------------------------------------------------------- */
+
+typedef enum { PL_BODY_PRESENT = 0, PL_BODY_ERASED = 1 } pl_body_state;
+
+typedef struct {
+    uint8_t id[PL_ID_BYTES];
+    pl_header h;
+    uint8_t sig[PL_SIG_BYTES];
+    pl_body_state body;
+    /* Set by the reader for root entries: a later amend or retract refers to it. */
+    int amended;
+    int retracted;
+} pl_entry;
+
+typedef struct {
+    const char *type;    /* NULL: any */
+    const char *subject; /* NULL: any */
+    const char *since;   /* YYYY-MM-DD or NULL */
+} pl_filter;
+
+typedef int (*pl_entry_cb)(void *ctx, const pl_entry *e);
+
+/* Calls cb for each matching entry in ledger order (time, feed, seq); cb returning non-zero
+ * stops the walk. */
+PL_WUR pl_status vault_log(pl_vault *v, const pl_filter *f, pl_entry_cb cb, void *ctx, pl_err *err);
+/* Finds the entry whose hex id starts with prefix (at least 4 hex digits). */
+PL_WUR pl_status vault_find(pl_vault *v, const char *prefix, pl_entry *out, pl_err *err);
+/* Decrypts and parses the body of e. PL_E_ACCESS: no key for it here; PL_E_INTEGRITY: the
+ * body does not match its header; PL_E_NOTFOUND with an "erased" message when erased. */
+PL_WUR pl_status vault_body(pl_vault *v, const pl_entry *e, json_t **out, pl_err *err);
+/* The chain of versions of the record e belongs to: the original, each amend, and a retract,
+ * in order. *n receives the count; free *out with free(). */
+PL_WUR pl_status vault_history(pl_vault *v, const pl_entry *e, pl_entry **out, size_t *n,
+                               pl_err *err);
+
+/* ---- records (formats/records.md) --------------------------------------------------- */
+
+enum {
+    PL_SCOPE_PEER_SUPPORT = 1u << 0,
+    PL_SCOPE_RECORD_KEEPING = 1u << 1,
+    PL_SCOPE_SUPERVISION_SHARING = 1u << 2,
+    PL_SCOPE_CONTACT_PROFESSIONALS = 1u << 3,
+    PL_SCOPE_EVALUATION = 1u << 4,
+    PL_SCOPE_ALL = (1u << 5) - 1u
+};
+#define PL_SCOPE_SESSION (PL_SCOPE_PEER_SUPPORT | PL_SCOPE_RECORD_KEEPING)
+
+/* Parses "a,b,c" into a mask; -1 names the first unknown scope in bad[cap]. */
+PL_WUR int pl_scopes_parse(const char *list, unsigned *mask, char *bad, size_t cap);
+/* Writes the mask as a comma list in canonical order. */
+void pl_scopes_format(unsigned mask, char *out, size_t cap);
+
+/* Today's local date as YYYY-MM-DD. */
+void pl_today(char out[PL_DATE_LEN + 1]);
+
+/* Appends a record of type with the JSON body (validated against the type's schema in
+ * formats/records.md; header metadata is derived from it). subject: a pseudonym or NULL.
+ * For "consent.grant" with subject "new", a fresh pseudonym is made and written to
+ * subject_out. Sessions are refused (PL_E_CONSENT) without covering consent. */
+PL_WUR pl_status vault_record_add(pl_vault *v, const char *type, const char *subject,
+                                  json_t *body, char subject_out[PL_SUBJECT_MAX + 1],
+                                  pl_entry *out, pl_err *err);
+/* Appends an amend of target (or of its original) carrying the full new body. */
+PL_WUR pl_status vault_amend(pl_vault *v, const pl_entry *target, json_t *body, pl_entry *out,
+                             pl_err *err);
+/* Appends a retraction of target with a reason. */
+PL_WUR pl_status vault_retract(pl_vault *v, const pl_entry *target, const char *reason,
+                               pl_entry *out, pl_err *err);
+/* Withdraws scopes (mask) of subject's consent as of date. */
+PL_WUR pl_status vault_consent_withdraw(pl_vault *v, const char *subject, unsigned scopes,
+                                        const char *date, const char *reason, pl_entry *out,
+                                        pl_err *err);
+/* PL_OK when subject's consent covers every scope in need on date; else PL_E_CONSENT with
+ * the reason in err. */
+PL_WUR pl_status vault_consent_check(pl_vault *v, const char *subject, unsigned need,
+                                     const char *date, pl_err *err);
+
+/* ---- verify ------------------------------------------------------------------------- */
+
+#define PL_VERIFY_MAX_PROBLEMS 64u
+
+typedef struct {
+    uint8_t feed[PL_SIGN_PK_BYTES];
+    uint64_t seq; /* 0 when the problem is not about one entry */
+    char what[200];
+} pl_problem;
+
+typedef struct {
+    uint64_t feeds;
+    uint64_t entries;
+    uint64_t bodies_checked;
+    uint64_t bodies_erased;
+    uint64_t signatures_checked;
+    size_t nproblems;    /* problems found (may exceed what fits below) */
+    pl_problem problem[PL_VERIFY_MAX_PROBLEMS];
+} pl_verify_report;
+
+/* Checks the database pages, every chain link, header, body hash and the signature of each
+ * feed's head (every signature when every_sig). PL_E_INTEGRITY when anything is wrong. */
+PL_WUR pl_status vault_verify(pl_vault *v, int every_sig, pl_verify_report *rep, pl_err *err);
+
+/* ---- low level (tests, benchmarks) --------------------------------------------------- */
+
+typedef struct {
+    const char *type;
+    const char *subject; /* NULL or "" for none */
+    const uint8_t (*refs)[PL_ID_BYTES];
+    uint8_t nrefs;
+    const char *meta; /* canonical metadata, "" for none */
+    const uint8_t *body;
+    size_t body_len;
+    int64_t time_ms; /* 0: now */
+} pl_append_req;
+
+/* Appends one entry to the owner's feed in its own transaction (or in the caller's, between
+ * vault_begin and vault_commit). */
+PL_WUR pl_status vault_append(pl_vault *v, const pl_append_req *req, pl_entry *out, pl_err *err);
+PL_WUR pl_status vault_begin(pl_vault *v, pl_err *err);
+PL_WUR pl_status vault_commit(pl_vault *v, pl_err *err);
+void vault_rollback(pl_vault *v);
+/* The open SQLCipher handle, for tests that play the attacker who holds the database key. */
+struct sqlite3 *vault_db(pl_vault *v);
+
+#endif

@@ -1,0 +1,225 @@
+/* verify: database pages, chains, headers, body hashes and signatures. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vault/internal.h"
+
+static void problem(pl_verify_report *rep, const uint8_t *feed, uint64_t seq, const char *fmt,
+                    ...) __attribute__((format(printf, 4, 5)));
+
+static void problem(pl_verify_report *rep, const uint8_t *feed, uint64_t seq, const char *fmt, ...)
+{
+    if (rep->nproblems < PL_VERIFY_MAX_PROBLEMS) {
+        pl_problem *p = &rep->problem[rep->nproblems];
+        memset(p, 0, sizeof *p);
+        if (feed)
+            memcpy(p->feed, feed, PL_SIGN_PK_BYTES);
+        p->seq = seq;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(p->what, sizeof p->what, fmt, ap);
+        va_end(ap);
+    }
+    rep->nproblems++;
+}
+
+/* PRAGMA quick_check reads every page of every table and index, so SQLCipher checks each
+ * page's HMAC; it also catches structural damage. */
+static pl_status check_pages(pl_vault *v, pl_verify_report *rep, pl_err *err)
+{
+    sqlite3_stmt *q = NULL;
+    int rc = sqlite3_prepare_v2(v->db, "PRAGMA quick_check", -1, &q, NULL);
+    if (rc != SQLITE_OK)
+        return store_fail(v->db, rc, "checking vault.db", err);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *r = (const char *)sqlite3_column_text(q, 0);
+        if (r && strcmp(r, "ok") != 0)
+            problem(rep, NULL, 0, "vault.db: %.150s", r);
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE)
+        return store_fail(v->db, rc, "checking vault.db", err);
+    return PL_OK;
+}
+
+typedef struct {
+    int have_prev;
+    uint64_t seq;
+    uint8_t id[PL_ID_BYTES];
+    uint8_t sig[PL_SIG_BYTES];
+    int sig_checked;
+    int sig_bad;
+} link_state;
+
+/* Reports an entry whose link or id is wrong, pinpointing it by its own signature. */
+static void broken(pl_verify_report *rep, const pl_header *h, const uint8_t *id,
+                   const uint8_t *sig, const char *what)
+{
+    if (fmt_entry_verify(id, sig, h->feed) != 0)
+        problem(rep, h->feed, h->seq, "the header was altered (its signature does not verify)");
+    else
+        problem(rep, h->feed, h->seq, "%s", what);
+}
+
+pl_status vault_verify(pl_vault *v, int every_sig, pl_verify_report *rep, pl_err *err)
+{
+    pl_status st;
+    memset(rep, 0, sizeof *rep);
+    if ((st = check_pages(v, rep, err)) != PL_OK)
+        return st;
+
+    sqlite3_stmt *q = NULL;
+    int rc = sqlite3_prepare_v2(
+        v->db,
+        "SELECT feed, seq, id, type, subject, time_ms, date, ref0, header, sig, wraps, body"
+        " FROM entries ORDER BY feed, seq, n",
+        -1, &q, NULL);
+    if (rc != SQLITE_OK)
+        return store_fail(v->db, rc, "reading entries", err);
+    pl_header *h = malloc(sizeof *h);
+    if (!h) {
+        sqlite3_finalize(q);
+        return pl_fail(err, PL_E_NOMEM, "out of memory");
+    }
+    uint8_t cur_feed[PL_SIGN_PK_BYTES];
+    pl_header last_h;
+    int have_feed = 0;
+    link_state L = {0};
+    memset(&last_h, 0, sizeof last_h);
+
+    for (;;) {
+        rc = sqlite3_step(q);
+        int row = rc == SQLITE_ROW;
+        const uint8_t *feed = row ? sqlite3_column_blob(q, 0) : NULL;
+        int new_feed = row && (!have_feed || sqlite3_column_bytes(q, 0) != PL_SIGN_PK_BYTES ||
+                               memcmp(feed, cur_feed, PL_SIGN_PK_BYTES) != 0);
+        /* Close the previous feed: its head's signature authenticates the chain. */
+        if (have_feed && (!row || new_feed) && L.have_prev && !L.sig_checked) {
+            rep->signatures_checked++;
+            if (fmt_entry_verify(L.id, L.sig, cur_feed) != 0)
+                problem(rep, cur_feed, L.seq, "the signature of the feed's last entry does not "
+                                              "verify");
+        }
+        if (!row)
+            break;
+        if (new_feed) {
+            if (sqlite3_column_bytes(q, 0) != PL_SIGN_PK_BYTES) {
+                problem(rep, NULL, 0, "an entry row has a malformed feed id");
+                have_feed = 0;
+                continue;
+            }
+            memcpy(cur_feed, feed, PL_SIGN_PK_BYTES);
+            have_feed = 1;
+            rep->feeds++;
+            memset(&L, 0, sizeof L);
+        }
+        rep->entries++;
+        uint64_t seq = (uint64_t)sqlite3_column_int64(q, 1);
+        const uint8_t *hdr = sqlite3_column_blob(q, 8), *sig = sqlite3_column_blob(q, 9);
+        int hlen = sqlite3_column_bytes(q, 8);
+        uint8_t id[PL_ID_BYTES];
+        if (hlen <= 0 || fmt_header_decode(hdr, (size_t)hlen, h) != PL_FMT_OK) {
+            problem(rep, cur_feed, seq, "the header cannot be read (damaged or altered)");
+            L.have_prev = 0;
+            continue;
+        }
+        if (sqlite3_column_bytes(q, 9) != PL_SIG_BYTES) {
+            problem(rep, cur_feed, seq, "the signature is missing or malformed");
+            L.have_prev = 0;
+            continue;
+        }
+        fmt_entry_id(hdr, (size_t)hlen, id);
+        int bad = 0, sig_bad = 0;
+        /* The row's columns must say what the signed header says. */
+        if (memcmp(h->feed, cur_feed, PL_SIGN_PK_BYTES) != 0 || h->seq != seq) {
+            broken(rep, h, id, sig, "the row is not where its header says it belongs");
+            problem(rep, cur_feed, seq, "a different entry (feed seq %llu) stands in this place",
+                    (unsigned long long)h->seq);
+            bad = 1;
+        } else if (sqlite3_column_bytes(q, 2) != PL_ID_BYTES ||
+                   memcmp(sqlite3_column_blob(q, 2), id, PL_ID_BYTES) != 0) {
+            problem(rep, cur_feed, seq, "the stored id does not match the header");
+            bad = 1;
+        } else {
+            char date[PL_DATE_LEN + 1];
+            const char *type = (const char *)sqlite3_column_text(q, 3);
+            const char *subj = (const char *)sqlite3_column_text(q, 4);
+            const char *cdate = (const char *)sqlite3_column_text(q, 6);
+            feed_entry_date(h, date);
+            int ref_ok = h->nrefs ? (sqlite3_column_bytes(q, 7) == PL_ID_BYTES &&
+                                     !memcmp(sqlite3_column_blob(q, 7), h->refs[0], PL_ID_BYTES))
+                                  : sqlite3_column_type(q, 7) == SQLITE_NULL;
+            if (!type || strcmp(type, h->type) || (subj ? strcmp(subj, h->subject) : h->subject[0]) ||
+                sqlite3_column_int64(q, 5) != h->time_ms || !cdate || strcmp(cdate, date) ||
+                !ref_ok) {
+                problem(rep, cur_feed, seq, "the row's index columns disagree with its header");
+                bad = 1;
+            }
+        }
+        /* Chain: sequence continuity and the link to the previous header. */
+        if (h->seq == seq && memcmp(h->feed, cur_feed, PL_SIGN_PK_BYTES) == 0) {
+            if (!L.have_prev && L.seq == 0 && seq != 1) {
+                problem(rep, cur_feed, 1, "entries 1 to %llu are missing",
+                        (unsigned long long)seq - 1);
+            } else if (L.seq && seq == L.seq) {
+                problem(rep, cur_feed, seq, "two different entries have this sequence number "
+                                            "(a fork)");
+            } else if (L.seq && seq != L.seq + 1) {
+                problem(rep, cur_feed, L.seq + 1, "entries %llu to %llu are missing",
+                        (unsigned long long)L.seq + 1, (unsigned long long)seq - 1);
+            } else if (L.have_prev && memcmp(h->prev, L.id, PL_ID_BYTES) != 0) {
+                /* Which side changed? An altered header no longer matches its signature. */
+                if (L.sig_checked && L.sig_bad)
+                    ; /* the previous entry's bad signature is reported already */
+                else if (!L.sig_checked && fmt_entry_verify(L.id, L.sig, cur_feed) != 0)
+                    problem(rep, cur_feed, L.seq, "the header was altered (its signature does "
+                                                  "not verify)");
+                else
+                    broken(rep, h, id, sig, "the link to the previous entry is broken");
+                rep->signatures_checked++;
+                bad = 1;
+            }
+        }
+        if (every_sig) {
+            rep->signatures_checked++;
+            if (fmt_entry_verify(id, sig, cur_feed) != 0) {
+                problem(rep, cur_feed, seq, "the signature does not verify");
+                bad = sig_bad = 1;
+            }
+        }
+        /* Body: present bodies must hash to what the header promises. */
+        if (sqlite3_column_type(q, 11) == SQLITE_NULL) {
+            rep->bodies_erased++;
+        } else {
+            const uint8_t *body = sqlite3_column_blob(q, 11);
+            size_t blen = (size_t)sqlite3_column_bytes(q, 11);
+            uint8_t hash[PL_HASH_BYTES];
+            rep->bodies_checked++;
+            if (blen != h->body_len) {
+                problem(rep, cur_feed, seq, "the body's length does not match its header");
+            } else {
+                fmt_body_hash(body, blen, hash);
+                if (sodium_memcmp(hash, h->body_hash, PL_HASH_BYTES) != 0)
+                    problem(rep, cur_feed, seq, "the body does not match its header's hash");
+            }
+        }
+        if ((size_t)sqlite3_column_bytes(q, 10) != (size_t)h->nrcpt * PL_WRAP_BYTES)
+            problem(rep, cur_feed, seq, "the key wraps do not match the recipients");
+        L.have_prev = !bad || h->seq == seq;
+        L.seq = seq;
+        memcpy(L.id, id, PL_ID_BYTES);
+        memcpy(L.sig, sig, PL_SIG_BYTES);
+        L.sig_checked = every_sig;
+        L.sig_bad = sig_bad;
+    }
+    free(h);
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE)
+        return store_fail(v->db, rc, "reading entries", err);
+    if (rep->nproblems)
+        return pl_fail(err, PL_E_INTEGRITY, "verification failed: %zu problem%s found",
+                       rep->nproblems, rep->nproblems == 1 ? "" : "s");
+    return PL_OK;
+}
