@@ -69,15 +69,15 @@ int cli_finish_stdout(void);
 /* The passphrase of an existing vault: --passphrase-file, $PEERLOG_PASSPHRASE_FILE,
  * $PEERLOG_PASSPHRASE_FD, or the terminal without echo. NULL after printing an error. */
 pl_secret *cli_read_passphrase(const cli_ctx *ctx, const char *prompt);
-/* A new passphrase: from file if given, else the given sources as above; asked twice on a
- * terminal. At least 8 bytes. */
+/* A new passphrase: from file if given, else the sources above (none when ctx is NULL);
+ * asked twice on a terminal. At least 8 bytes. */
 pl_secret *cli_read_new_passphrase(const cli_ctx *ctx, const char *file);
 /* A secret line from file (or the terminal with prompt when file is NULL). */
 pl_secret *cli_read_secret_line(const char *file, const char *prompt);
 /* Reads all of path ("-" = stdin) as text into secret memory; NULL after printing an error. */
 pl_secret *cli_read_text_file(const char *path, size_t max);
-/* Asks a question on the terminal with echo (for names); returns malloc'd text or NULL. */
-char *cli_ask(const char *question);
+/* Asks a question on the terminal with echo (for names); the answer in secret memory. */
+pl_secret *cli_ask(const char *question);
 int cli_have_tty(void);
 
 /* editor.c */

@@ -42,7 +42,7 @@ static pl_fmt_status header_check(const pl_header *h)
         return PL_FMT_FIELD;
     if ((h->seq == 1) != all_zero(h->prev, sizeof h->prev))
         return PL_FMT_FIELD;
-    if (h->time_ms < 0)
+    if (h->time_ms < 0 || h->time_ms > PL_TIME_MS_MAX)
         return PL_FMT_FIELD;
     if (h->nrefs > PL_REFS_MAX || h->nrcpt == 0 || h->nrcpt > PL_RCPT_MAX)
         return PL_FMT_FIELD;

@@ -25,6 +25,9 @@
 #define PL_WRAP_BYTES      (PL_WRAP_NONCE_BYTES + PL_KEY_BYTES + 16u)
 
 #define PL_HEADER_VERSION  1u
+/* Latest time_ms a header may carry, 9999-12-31T23:59:59.999Z: entries are indexed and shown
+ * by their YYYY-MM-DD date, which has no room for a later year. */
+#define PL_TIME_MS_MAX     INT64_C(253402300799999)
 #define PL_TYPE_MAX        32u
 #define PL_SUBJECT_MAX     32u
 #define PL_REFS_MAX        16u

@@ -81,15 +81,32 @@ static int pair_cmp(const void *a, const void *b)
     return strcmp(((const pl_meta_pair *)a)->key, ((const pl_meta_pair *)b)->key);
 }
 
+/* A key or value that is valid on its own; checked before writing, so that a value holding
+ * "\n" or a key holding "=" cannot smuggle in a line that would pass fmt_meta_valid. */
+static int pair_ok(const char *k, size_t kl, const char *v, size_t vl)
+{
+    if (kl == 0 || kl > PL_META_KEY_MAX || vl > PL_META_VALUE_MAX)
+        return 0;
+    for (size_t i = 0; i < kl; i++)
+        if (!key_char(k[i], i == 0))
+            return 0;
+    for (size_t i = 0; i < vl; i++)
+        if (v[i] < 0x20 || v[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
 int fmt_meta_build(pl_meta_pair *pairs, size_t n, char *out, size_t cap, size_t *len)
 {
     size_t at = 0;
+    if (cap == 0)
+        return -1;
     qsort(pairs, n, sizeof *pairs, pair_cmp);
     for (size_t i = 0; i < n; i++) {
         if (!pairs[i].value)
             continue;
         size_t kl = strlen(pairs[i].key), vl = strlen(pairs[i].value);
-        if (kl + vl + 2 >= cap - at)
+        if (!pair_ok(pairs[i].key, kl, pairs[i].value, vl) || kl + vl + 2 >= cap - at)
             return -1;
         memcpy(out + at, pairs[i].key, kl);
         out[at + kl] = '=';

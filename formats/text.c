@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include <sodium.h>
+
 int fmt_type_valid(const char *s, size_t n)
 {
     if (n == 0 || n > 32 || !(s[0] >= 'a' && s[0] <= 'z'))
@@ -85,6 +87,7 @@ void fmt_recovery_make(const uint8_t rnd[PL_RECOVERY_RANDOM_BYTES], char out[PL_
     char sym[PL_RECOVERY_SYMBOLS];
     b32_encode(rnd, PL_RECOVERY_RANDOM_BYTES, sym, sizeof sym);
     group_symbols(sym, out);
+    sodium_memzero(sym, sizeof sym); /* a recovery code is a secret */
 }
 
 int fmt_recovery_normalize(const char *in, size_t n, char out[PL_RECOVERY_LEN + 1])
@@ -101,14 +104,16 @@ int fmt_recovery_normalize(const char *in, size_t n, char out[PL_RECOVERY_LEN + 
             c = '0';
         else if (c == 'I' || c == 'L')
             c = '1';
-        if (!b32_symbol(c) || k == PL_RECOVERY_SYMBOLS)
+        if (!b32_symbol(c) || k == PL_RECOVERY_SYMBOLS) {
+            sodium_memzero(sym, sizeof sym);
             return -1;
+        }
         sym[k++] = c;
     }
-    if (k != PL_RECOVERY_SYMBOLS)
-        return -1;
-    group_symbols(sym, out);
-    return 0;
+    if (k == PL_RECOVERY_SYMBOLS)
+        group_symbols(sym, out);
+    sodium_memzero(sym, sizeof sym);
+    return k == PL_RECOVERY_SYMBOLS ? 0 : -1;
 }
 
 int fmt_date_valid(const char *s)

@@ -31,6 +31,11 @@ void feed_entry_date(const pl_header *h, char out[PL_DATE_LEN + 1])
     pl_date_of_ms(h->time_ms, out);
 }
 
+void pl_entry_date(const pl_header *h, char out[PL_DATE_LEN + 1])
+{
+    feed_entry_date(h, out);
+}
+
 static int64_t now_ms(void)
 {
     struct timespec ts;

@@ -270,12 +270,46 @@ static const record_kind kinds[] = {
     {"note", 0, 1, schema_note},
 };
 
+static const record_kind retract_kind = {"retract", 0, 0, schema_retract};
+
 static const record_kind *kind_of(const char *type)
 {
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         if (!strcmp(kinds[i].type, type))
             return &kinds[i];
     return NULL;
+}
+
+/* Validates body against k and derives its header metadata, plus "of" (the original's type)
+ * for amends and retractions, into meta[cap]; *mlen receives its length. The one place a
+ * body meets its schema: appending and pl_record_validate both come here. */
+static pl_status record_check(const record_kind *k, json_t *body, const char *of, char *meta,
+                              size_t cap, size_t *mlen, pl_err *err)
+{
+    meta_set m;
+    pl_status st;
+    m.n = 0;
+    m.bad = 0;
+    if (!json_is_object(body))
+        return pl_fail(err, PL_E_INVALID, "a record body must be a JSON object");
+    if ((st = k->schema(body, &m, err)) != PL_OK)
+        return st;
+    if (of)
+        meta_add(&m, "of", of);
+    if (m.bad || fmt_meta_build(m.pair, m.n, meta, cap, mlen) != 0)
+        return pl_fail(err, PL_E_INVALID, "a header field has characters peerlog cannot store "
+                                          "(use plain text)");
+    return PL_OK;
+}
+
+pl_status pl_record_validate(const char *type, json_t *body, char *meta_out, size_t cap,
+                             pl_err *err)
+{
+    const record_kind *k = !strcmp(type, retract_kind.type) ? &retract_kind : kind_of(type);
+    size_t mlen;
+    if (!k)
+        return pl_fail(err, PL_E_INVALID, "'%s' is not a record type", type);
+    return record_check(k, body, NULL, meta_out, cap, &mlen, err);
 }
 
 /* ---- consent --------------------------------------------------------------------------- */
@@ -430,21 +464,11 @@ static pl_status append_record(pl_vault *v, const char *type, const record_kind 
                                uint8_t nrefs, json_t *body, const char *of, pl_entry *out,
                                pl_err *err)
 {
-    meta_set m;
     char meta[PL_META_MAX + 1];
     size_t mlen;
     pl_status st;
-    m.n = 0;
-    m.bad = 0;
-    if (!json_is_object(body))
-        return pl_fail(err, PL_E_INVALID, "a record body must be a JSON object");
-    if ((st = k->schema(body, &m, err)) != PL_OK)
+    if ((st = record_check(k, body, of, meta, sizeof meta, &mlen, err)) != PL_OK)
         return st;
-    if (of)
-        meta_add(&m, "of", of);
-    if (m.bad || fmt_meta_build(m.pair, m.n, meta, sizeof meta, &mlen) != 0)
-        return pl_fail(err, PL_E_INVALID, "a header field has characters peerlog cannot store "
-                                          "(use plain text)");
     /* Sessions need consent on their date; so do amended sessions. */
     if (!strcmp(k->type, "session")) {
         char date[PL_DATE_LEN + 1];
@@ -590,8 +614,6 @@ pl_status vault_amend(pl_vault *v, const pl_entry *target, json_t *body, pl_entr
     }
     return vault_commit(v, err);
 }
-
-static const record_kind retract_kind = {"retract", 0, 0, schema_retract};
 
 pl_status vault_retract(pl_vault *v, const pl_entry *target, const char *reason, pl_entry *out,
                         pl_err *err)

@@ -119,7 +119,8 @@ _Static_assert(offsetof(pl_vault_secrets, box_sk) == PL_SIGN_SK_BYTES,
                "identity secrets are contiguous");
 
 pl_status vault_init(const char *dir, const char *name, const pl_secret *pass,
-                     const pl_kdf_params *kdf, char recovery[PL_RECOVERY_LEN + 1], pl_err *err)
+                     const pl_kdf_params *kdf, char recovery[PL_RECOVERY_LEN + 1],
+                     pl_identity *id_out, pl_err *err)
 {
     pl_status st;
     sqlite3 *db = NULL;
@@ -174,6 +175,13 @@ pl_status vault_init(const char *dir, const char *name, const pl_secret *pass,
     if ((st = keys_write(dir, &ks, err)) != PL_OK)
         goto out;
     memcpy(recovery, code, PL_RECOVERY_LEN + 1);
+    if (id_out) {
+        memset(id_out, 0, sizeof *id_out);
+        snprintf(id_out->name, sizeof id_out->name, "%s", name);
+        memcpy(id_out->sign_pk, sign_pk, sizeof sign_pk);
+        memcpy(id_out->box_pk, box_pk, sizeof box_pk);
+        vault_fingerprint(sign_pk, box_pk, id_out->fingerprint);
+    }
 out:
     if (db)
         sqlite3_close(db);
@@ -306,8 +314,12 @@ static pl_status replace_slot(pl_keyslots *ks, uint8_t kind, const pl_kdf_params
                               const uint8_t *secret, size_t n, const uint8_t *master, pl_err *err)
 {
     for (size_t i = 0; i < ks->nslots; i++)
-        if (ks->slot[i].kind == kind)
-            return keys_make_slot(kind, kdf, secret, n, master, &ks->slot[i], err);
+        if (ks->slot[i].kind == kind) {
+            pl_kdf_params same = {ks->slot[i].m_kib, ks->slot[i].t, ks->slot[i].lanes};
+            return keys_make_slot(kind, kdf ? kdf : &same, secret, n, master, &ks->slot[i], err);
+        }
+    if (!kdf)
+        return pl_fail(err, PL_E_INVALID, "no key derivation cost given for a new key slot");
     if (ks->nslots == PL_KS_MAX_SLOTS)
         return pl_fail(err, PL_E_INVALID, "no room for another key slot");
     return keys_make_slot(kind, kdf, secret, n, master, &ks->slot[ks->nslots++], err);

@@ -36,16 +36,25 @@ typedef struct {
  * derivation takes about target_ms (never below the default). */
 PL_WUR pl_status vault_kdf_calibrate(unsigned target_ms, pl_kdf_params *out, pl_err *err);
 
+typedef struct {
+    char name[PL_NAME_MAX + 1];
+    uint8_t sign_pk[PL_SIGN_PK_BYTES];
+    uint8_t box_pk[PL_BOX_PK_BYTES];
+    char fingerprint[PL_FINGERPRINT_HEX + 1];
+} pl_identity;
+
 /* Creates a vault at dir (made 0700; must not hold a vault already): a master key, the
- * owner's identity, keyslots for pass and for a fresh recovery code written to recovery. */
+ * owner's identity (copied to id_out unless NULL), keyslots for pass and for a fresh
+ * recovery code written to recovery. */
 PL_WUR pl_status vault_init(const char *dir, const char *name, const pl_secret *pass,
                             const pl_kdf_params *kdf, char recovery[PL_RECOVERY_LEN + 1],
-                            pl_err *err);
+                            pl_identity *id_out, pl_err *err);
 /* Opens the vault at dir with pass. PL_E_PASSPHRASE when pass is wrong, PL_E_INTEGRITY when
  * vault.db fails authentication. */
 PL_WUR pl_status vault_open(const char *dir, const pl_secret *pass, pl_vault **out, pl_err *err);
 void vault_close(pl_vault *v);
-/* Replaces the passphrase slot; the database is not re-encrypted. */
+/* Replaces the passphrase slot; the database is not re-encrypted. kdf NULL keeps the cost
+ * of the slot being replaced (also in vault_recover). */
 PL_WUR pl_status vault_passwd(const char *dir, const pl_secret *old_pass, const pl_secret *new_pass,
                               const pl_kdf_params *kdf, pl_err *err);
 /* Sets a new passphrase with the recovery code; the used code is replaced by a new one,
@@ -53,13 +62,6 @@ PL_WUR pl_status vault_passwd(const char *dir, const pl_secret *old_pass, const 
 PL_WUR pl_status vault_recover(const char *dir, const char *code, const pl_secret *new_pass,
                                const pl_kdf_params *kdf, char new_recovery[PL_RECOVERY_LEN + 1],
                                pl_err *err);
-
-typedef struct {
-    char name[PL_NAME_MAX + 1];
-    uint8_t sign_pk[PL_SIGN_PK_BYTES];
-    uint8_t box_pk[PL_BOX_PK_BYTES];
-    char fingerprint[PL_FINGERPRINT_HEX + 1];
-} pl_identity;
 
 void vault_identity(const pl_vault *v, pl_identity *out);
 /* The public identity as a self-signed JSON object (formats/records.md, "Identity export"). */
@@ -119,6 +121,9 @@ PL_WUR int pl_scopes_parse(const char *list, unsigned *mask, char *bad, size_t c
 /* Writes the mask as a comma list in canonical order. */
 void pl_scopes_format(unsigned mask, char *out, size_t cap);
 
+/* The date an entry is about: its metadata's date, else the UTC date it was written. */
+void pl_entry_date(const pl_header *h, char out[PL_DATE_LEN + 1]);
+
 /* Today's local date as YYYY-MM-DD. */
 void pl_today(char out[PL_DATE_LEN + 1]);
 
@@ -143,6 +148,11 @@ PL_WUR pl_status vault_consent_withdraw(pl_vault *v, const char *subject, unsign
  * the reason in err. */
 PL_WUR pl_status vault_consent_check(pl_vault *v, const char *subject, unsigned need,
                                      const char *date, pl_err *err);
+/* Checks body against the schema of type ("consent.grant", "consent.withdraw", "session",
+ * "note", "retract") without a vault, as appending does, and writes the header metadata it
+ * derives into meta_out[cap]. PL_E_INVALID with the reason in err when it does not fit. */
+PL_WUR pl_status pl_record_validate(const char *type, json_t *body, char *meta_out, size_t cap,
+                                    pl_err *err);
 
 /* ---- verify ------------------------------------------------------------------------- */
 

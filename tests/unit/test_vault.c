@@ -45,9 +45,9 @@ int main(void)
     pl_secret *wrong = secret_of("correct horse battery!");
     pl_secret *newpass = secret_of("a new passphrase");
 
-    CHECK_EQ_INT(vault_init(dir, "Test Guide", pass, &small_kdf, rec, &err), PL_OK);
+    CHECK_EQ_INT(vault_init(dir, "Test Guide", pass, &small_kdf, rec, NULL, &err), PL_OK);
     CHECK_EQ_INT(strlen(rec), PL_RECOVERY_LEN);
-    CHECK_EQ_INT(vault_init(dir, "Again", pass, &small_kdf, rec2, &err), PL_E_EXISTS);
+    CHECK_EQ_INT(vault_init(dir, "Again", pass, &small_kdf, rec2, NULL, &err), PL_E_EXISTS);
     CHECK_EQ_INT(vault_open(dir, wrong, &v, &err), PL_E_PASSPHRASE);
     CHECK(v == NULL);
     CHECK_EQ_INT(vault_open(dir, pass, &v, &err), PL_OK);
