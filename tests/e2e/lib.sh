@@ -1,0 +1,57 @@
+# Shared helpers of the end-to-end tests. Each test sources this file; $PEERLOG and $PL_TOOL
+# name the binaries under test (set by CTest). Every test works in its own temporary dir.
+set -u
+: "${PEERLOG:?PEERLOG must name the peerlog binary}"
+T="$(mktemp -d /tmp/pl-e2e-XXXXXX)"
+trap 'rm -rf "$T"' EXIT
+V="$T/vault"
+PASS="$T/pass"
+printf 'correct horse battery staple\n' > "$PASS"
+KDF=(--kdf-memory 8 --kdf-passes 1 --kdf-lanes 1)
+FAILS=0
+CHECKS=0
+unset PEERLOG_VAULT PEERLOG_PASSPHRASE_FILE PEERLOG_PASSPHRASE_FD
+
+pl() { "$PEERLOG" --vault "$V" --passphrase-file "$PASS" "$@"; }
+
+fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
+
+# expect_rc CODE DESCRIPTION -- command...: runs the command, keeps its output in $OUT/$ERR.
+expect_rc() {
+  local want="$1" what="$2"; shift 3
+  CHECKS=$((CHECKS + 1))
+  "$@" >"$T/out" 2>"$T/err"
+  local got=$?
+  OUT="$(cat "$T/out")"; ERR="$(cat "$T/err")"
+  if [ "$got" -ne "$want" ]; then
+    fail "$what: exit $got, wanted $want"; echo "  stdout: $OUT" >&2; echo "  stderr: $ERR" >&2
+  fi
+}
+
+# expect_in TEXT HAYSTACK DESCRIPTION
+expect_in() {
+  CHECKS=$((CHECKS + 1))
+  case "$2" in *"$1"*) ;; *) fail "$3: '$1' not in: $2" ;; esac
+}
+
+expect_not_in() {
+  CHECKS=$((CHECKS + 1))
+  case "$2" in *"$1"*) fail "$3: '$1' unexpectedly in: $2" ;; *) ;; esac
+}
+
+# json EXPR: evaluates a Python expression on the JSON in $OUT (as j).
+json() { python3 -c "import json,sys; j=json.loads(sys.stdin.read()); print($1)" <<<"$OUT"; }
+
+init_vault() { expect_rc 0 "init" -- pl init --name "Test Guide" "${KDF[@]}" --json; }
+
+new_subject() {
+  expect_rc 0 "consent grant" -- pl consent grant --subject new \
+    --scopes peer-support,record-keeping --valid-from "${1:-2026-01-01}" --json
+  SUBJECT="$(json 'j["subject"]')"
+}
+
+done_tests() {
+  if [ "$CHECKS" -eq 0 ]; then echo "no checks ran" >&2; exit 1; fi
+  echo "$(basename "$0"): $CHECKS checks, $FAILS failed" >&2
+  [ "$FAILS" -eq 0 ]
+}
