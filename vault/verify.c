@@ -33,10 +33,17 @@ static pl_status check_pages(pl_vault *v, pl_verify_report *rep, pl_err *err)
     int rc = sqlite3_prepare_v2(v->db, "PRAGMA quick_check", -1, &q, NULL);
     if (rc != SQLITE_OK)
         return store_fail(v->db, rc, "checking vault.db", err);
+    int first = 1;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         const char *r = (const char *)sqlite3_column_text(q, 0);
-        if (r && strcmp(r, "ok") != 0)
-            problem(rep, NULL, 0, "vault.db: %.150s", r);
+        if (r && strcmp(r, "ok") != 0 && first) {
+            /* one line: the page check's own report is long and says the same */
+            char line[120];
+            snprintf(line, sizeof line, "%s", r);
+            line[strcspn(line, "\n")] = '\0';
+            problem(rep, NULL, 0, "vault.db failed authentication or is damaged (%s)", line);
+            first = 0;
+        }
     }
     sqlite3_finalize(q);
     if (rc != SQLITE_DONE)

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# --edit refuses when no tmpfs is available (unless --allow-non-tmpfs), and turns vim's swap,
+# backup, undo and viminfo files off. Needs root and unshare for a private mount namespace.
+. "$(dirname "$0")/lib.sh"
+init_vault
+
+# vim is started with the options that keep it from writing anywhere else.
+cat > "$T/vim" <<'SH'
+#!/bin/sh
+printf '%s\n' "$@" > "$PL_ARGS_OUT"
+last=""; for a in "$@"; do last="$a"; done
+printf 'written in vim\n' >> "$last"
+SH
+chmod +x "$T/vim"
+expect_rc 0 "note with a vim-like editor" -- env EDITOR="$T/vim" PL_ARGS_OUT="$T/args" \
+  "$PEERLOG" --vault "$V" --passphrase-file "$PASS" note add --edit
+args="$(cat "$T/args")"
+expect_in "-n" "$args" "vim without swap file"
+expect_in "NONE" "$args" "vim without viminfo"
+expect_in "noundofile" "$args" "vim without undo file"
+expect_in "nobackup" "$args" "vim without backup"
+case "$(tail -n1 "$T/args")" in
+  /dev/shm/peerlog-*|"${XDG_RUNTIME_DIR:-/nonexistent}"/peerlog-*) CHECKS=$((CHECKS + 1)) ;;
+  *) fail "the editor file is not in a private tmpfs dir: $(tail -n1 "$T/args")" ;;
+esac
+[ ! -e "$(tail -n1 "$T/args")" ] || fail "the editor file was not removed"
+
+# A failing editor writes nothing.
+expect_rc 1 "editor fails" -- env EDITOR=false "$PEERLOG" --vault "$V" \
+  --passphrase-file "$PASS" note add --edit
+expect_rc 0 "log" -- pl log --json
+[ "$(json 'len(j)')" = 1 ] || fail "a failed edit wrote an entry"
+
+# No tmpfs: hide /dev/shm behind a disk directory in a private mount namespace.
+if [ "$(id -u)" -ne 0 ] || ! unshare -m true 2>/dev/null; then
+  echo "skipping the no-tmpfs case: needs root and unshare" >&2
+  done_tests || exit 1
+  exit 0
+fi
+mkdir -p "$T/disk"
+expect_rc 1 "refused without tmpfs" -- env -u XDG_RUNTIME_DIR EDITOR="$T/vim" \
+  PL_ARGS_OUT="$T/args2" unshare -m sh -c 'mount --bind "$1" /dev/shm && exec "$2" \
+  --vault "$3" --passphrase-file "$4" note add --edit' sh "$T/disk" "$PEERLOG" "$V" "$PASS"
+expect_in "allow-non-tmpfs" "$ERR" "refusal says how to go on"
+[ ! -e "$T/args2" ] || fail "the editor ran without tmpfs"
+expect_rc 0 "allowed without tmpfs" -- env -u XDG_RUNTIME_DIR EDITOR="$T/vim" \
+  PL_ARGS_OUT="$T/args3" TMPDIR="$T/disk" unshare -m sh -c 'mount --bind "$1" /dev/shm && \
+  exec "$2" --vault "$3" --passphrase-file "$4" note add --edit --allow-non-tmpfs' sh \
+  "$T/disk" "$PEERLOG" "$V" "$PASS"
+expect_in "on disk" "$ERR" "warning about the disk copy"
+CHECKS=$((CHECKS + 1))
+[ -z "$(ls -A "$T/disk")" ] || fail "files left in the disk directory: $(ls -A "$T/disk")"
+done_tests
