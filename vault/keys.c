@@ -139,7 +139,7 @@ pl_status keys_write(const char *dir, const pl_keyslots *ks, pl_err *err)
     }
     /* Read the new file back before it replaces the old one. */
     if (read_small_file(tmp, back, sizeof back, &nback) != 0 || nback != n ||
-        memcmp(back, buf, n) != 0 || fmt_keyslots_decode(back, nback, &check) != PL_FMT_OK) {
+        sodium_memcmp(back, buf, n) != 0 || fmt_keyslots_decode(back, nback, &check) != PL_FMT_OK) {
         st = pl_fail(err, PL_E_IO, "%s did not read back as written; the old keyslots are kept",
                      tmp);
         (void)unlink(tmp);

@@ -568,23 +568,21 @@ pl_status vault_record_add(pl_vault *v, const char *type, const char *subject, j
     return PL_OK;
 }
 
-/* The original record behind target (itself, or what an amend refers to). */
+/* The original record behind target (itself, or what an amend refers to), read afresh
+ * inside the caller's transaction: the caller's copy may predate an amend or retraction. */
 static pl_status original_of(pl_vault *v, const pl_entry *target, pl_entry *root, pl_err *err)
 {
+    char hex[PL_ID_HEX + 1];
     if (!strcmp(target->h.type, "retract"))
         return pl_fail(err, PL_E_INVALID, "a retraction cannot be amended or retracted");
-    if (!strcmp(target->h.type, "amend")) {
-        char hex[PL_ID_HEX + 1];
-        sodium_bin2hex(hex, sizeof hex, target->h.refs[0], PL_ID_BYTES);
-        return vault_find(v, hex, root, err);
-    }
-    *root = *target;
-    return PL_OK;
+    const uint8_t *id = !strcmp(target->h.type, "amend") ? target->h.refs[0] : target->id;
+    sodium_bin2hex(hex, sizeof hex, id, PL_ID_BYTES);
+    return vault_find(v, hex, root, err);
 }
 
 static pl_status check_own_live(pl_vault *v, const pl_entry *root, pl_err *err)
 {
-    if (memcmp(root->h.feed, v->id.sign_pk, PL_SIGN_PK_BYTES) != 0)
+    if (sodium_memcmp(root->h.feed, v->id.sign_pk, PL_SIGN_PK_BYTES) != 0)
         return pl_fail(err, PL_E_ACCESS, "only the author of an entry can amend or retract it");
     if (root->retracted)
         return pl_fail(err, PL_E_INVALID, "that entry was retracted; it cannot change again");

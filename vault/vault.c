@@ -130,6 +130,10 @@ pl_status vault_init(const char *dir, const char *name, const pl_secret *pass,
     int created_db = 0;
     if (!name || strlen(name) > PL_NAME_MAX)
         return pl_fail(err, PL_E_INVALID, "the name is longer than %u bytes", PL_NAME_MAX);
+    json_t *utf8 = json_string(name); /* NULL unless valid UTF-8 */
+    if (!utf8)
+        return pl_fail(err, PL_E_INVALID, "the name is not UTF-8 text");
+    json_decref(utf8);
     if (pass->len == 0)
         return pl_fail(err, PL_E_INVALID, "the passphrase is empty");
     uint8_t *master = sodium_malloc(PL_MASTER_KEY_BYTES);

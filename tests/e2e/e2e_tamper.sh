@@ -21,24 +21,39 @@ make_vault() {
 # --- one byte flipped in the file -------------------------------------------------------
 make_vault
 "$PEERLOG" --vault "$V" --passphrase-file "$PASS" log >/dev/null  # checkpoint the WAL
-size=$(stat -c %s "$V/vault.db")
-for off in 100 5000 $((size - 200)); do
-  cp "$V/vault.db" "$T/good.db"
-  python3 - "$V/vault.db" "$off" <<'PY'
+# Every 997th byte of the file (page headers, cells, IVs, HMACs on every page). The
+# last 12 bytes of each 4096-byte page are SQLCipher 3's random padding after the HMAC: they
+# hold no data and no check covers them (SECURITY.md), so the sweep steps over them and the
+# last check below shows a flip there changes nothing that is read.
+cp "$V/vault.db" "$T/good.db"
+size=$(stat -c %s "$T/good.db")
+flip() {
+  python3 - "$V/vault.db" "$1" <<'PY'
 import sys
 p, off = sys.argv[1], int(sys.argv[2])
 with open(p, "r+b") as f:
     f.seek(off); b = f.read(1); f.seek(off); f.write(bytes([b[0] ^ 0x10]))
 PY
+}
+flips=0
+for off in $(seq 0 997 $((size - 1))) $((size - 13)); do
+  [ $((off % 4096)) -lt 4084 ] || continue
+  cp "$T/good.db" "$V/vault.db"
   rm -f "$V/vault.db-wal" "$V/vault.db-shm"
+  flip "$off"
+  flips=$((flips + 1))
   "$PEERLOG" --vault "$V" --passphrase-file "$PASS" verify >"$T/out" 2>"$T/err"
   got=$?
   CHECKS=$((CHECKS + 1))
-  [ "$got" -eq 4 ] || fail "byte flip at $off: exit $got, wanted 4 ($(cat "$T/err"))"
-  expect_in "failed authentication" "$(cat "$T/err")" "byte flip at $off message"
-  expect_not_in "wrong passphrase" "$(cat "$T/err")" "byte flip at $off is not a passphrase"
-  cp "$T/good.db" "$V/vault.db"
+  [ "$got" -eq 4 ] || fail "byte flip at $off: exit $got, wanted 4 ($(head -c 300 "$T/err"))"
+  grep -q "failed authentication" "$T/err" || fail "byte flip at $off: $(head -c 300 "$T/err")"
+  ! grep -q "wrong passphrase" "$T/err" || fail "byte flip at $off called a wrong passphrase"
 done
+echo "flipped $flips single bytes of $size" >&2
+cp "$T/good.db" "$V/vault.db"
+flip 4090
+expect_rc 0 "a flip in page padding changes nothing read" -- pl verify --every-signature
+cp "$T/good.db" "$V/vault.db"
 expect_rc 0 "restored copy verifies" -- pl verify
 
 # --- the append-only triggers hold against plain SQL ------------------------------------

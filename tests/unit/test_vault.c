@@ -93,6 +93,14 @@ int main(void)
     json_decref(a);
     CHECK_EQ_INT(vault_retract(v, &sess, "entered for the wrong person", &retract, &err), PL_OK);
 
+    /* The caller's copy of the session still says "not retracted": the vault must look. */
+    pl_entry again;
+    json_t *a2 = json_pack("{s:s, s:i, s:s}", "date", "2026-11-02", "minutes", 55, "kind",
+                           "accompaniment");
+    CHECK_EQ_INT(vault_amend(v, &sess, a2, &again, &err), PL_E_INVALID);
+    json_decref(a2);
+    CHECK_EQ_INT(vault_retract(v, &amend, "twice", &again, &err), PL_E_INVALID);
+
     pl_entry *hist = NULL;
     size_t nh = 0;
     CHECK_EQ_INT(vault_history(v, &sess, &hist, &nh, &err), PL_OK);
