@@ -112,7 +112,8 @@ void fmt_body_hash(const uint8_t *body, size_t n, uint8_t out[PL_HASH_BYTES]);
 PL_WUR pl_fmt_status fmt_body_seal(const uint8_t key[PL_KEY_BYTES],
                                    const uint8_t feed[PL_SIGN_PK_BYTES], uint64_t seq,
                                    const uint8_t *plain, size_t n, uint8_t *out);
-/* The deterministic variant, for test vectors: the nonce is given. */
+/* The variant with a given nonce: for test vectors, and for callers that draw the key and
+ * nonces in one randombytes call (vault/feed.c). Never reuse a (key, nonce) pair. */
 PL_WUR pl_fmt_status fmt_body_seal_nonce(const uint8_t key[PL_KEY_BYTES],
                                          const uint8_t feed[PL_SIGN_PK_BYTES], uint64_t seq,
                                          const uint8_t nonce[PL_BODY_NONCE_BYTES],

@@ -47,7 +47,7 @@ pl_status feed_shared_key(pl_vault *v, const uint8_t peer[PL_BOX_PK_BYTES], cons
 {
     pl_vault_secrets *s = v->sec;
     for (unsigned i = 0; i < s->nshared; i++)
-        if (memcmp(s->shared_pk[i], peer, PL_BOX_PK_BYTES) == 0) {
+        if (sodium_memcmp(s->shared_pk[i], peer, PL_BOX_PK_BYTES) == 0) {
             *shared = s->shared[i];
             return PL_OK;
         }
@@ -160,22 +160,22 @@ static pl_status append_in_txn(pl_vault *v, const pl_append_req *req, pl_entry *
 
     /* Encrypt under a fresh key, wrapped to the recipients (for now the owner). */
     uint8_t *body = malloc(h->body_len);
-    uint8_t *key = sodium_malloc(PL_KEY_BYTES);
+    uint8_t *rnd = v->sec->append_rnd, *key = rnd;
+    const uint8_t *body_nonce = rnd + PL_KEY_BYTES;
+    const uint8_t *wrap_nonce = body_nonce + PL_BODY_NONCE_BYTES;
     const uint8_t *shared;
-    if (!body || !key) {
-        free(body);
-        sodium_free(key);
+    if (!body)
         return pl_fail(err, PL_E_NOMEM, "out of memory");
-    }
-    crypto_aead_xchacha20poly1305_ietf_keygen(key);
+    randombytes_buf(rnd, sizeof v->sec->append_rnd);
     st = PL_OK;
-    if (fmt_body_seal(key, h->feed, h->seq, req->body, req->body_len, body) != PL_FMT_OK)
+    if (fmt_body_seal_nonce(key, h->feed, h->seq, body_nonce, req->body, req->body_len, body) !=
+        PL_FMT_OK)
         st = pl_fail(err, PL_E_INVALID, "the record is too large");
     else if (feed_shared_key(v, h->rcpt[0], &shared) != PL_OK)
         st = pl_fail(err, PL_E_INTEGRITY, "the recipient key is invalid");
     else
-        fmt_wrap_seal(shared, key, wrap);
-    sodium_free(key);
+        fmt_wrap_seal_nonce(shared, key, wrap_nonce, wrap);
+    sodium_memzero(rnd, sizeof v->sec->append_rnd);
     if (st != PL_OK) {
         free(body);
         return st;
@@ -393,12 +393,12 @@ pl_status vault_body(pl_vault *v, const pl_entry *e, json_t **out, pl_err *err)
     }
     /* Which wrap can this vault open? As author, any; as a recipient, its own. */
     const uint8_t *peer = NULL, *wrap = NULL, *shared = NULL;
-    int author = memcmp(h->box_pk, v->id.box_pk, PL_BOX_PK_BYTES) == 0;
+    int author = sodium_memcmp(h->box_pk, v->id.box_pk, PL_BOX_PK_BYTES) == 0;
     for (size_t i = 0; i < h->nrcpt && !wrap; i++) {
         if (author) {
             peer = h->rcpt[i];
             wrap = wraps + i * PL_WRAP_BYTES;
-        } else if (memcmp(h->rcpt[i], v->id.box_pk, PL_BOX_PK_BYTES) == 0) {
+        } else if (sodium_memcmp(h->rcpt[i], v->id.box_pk, PL_BOX_PK_BYTES) == 0) {
             peer = h->box_pk;
             wrap = wraps + i * PL_WRAP_BYTES;
         }

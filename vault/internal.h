@@ -22,6 +22,10 @@ typedef struct {
     uint8_t shared_pk[PL_SHARED_CACHE][PL_BOX_PK_BYTES];
     uint8_t shared[PL_SHARED_CACHE][PL_KEY_BYTES]; /* crypto_box_beforenm cache */
     unsigned nshared;
+    /* The entry being appended draws its body key, body nonce and wrap nonce here in one
+     * randombytes call, and wipes them once the body is sealed and the key wrapped: guarded
+     * memory without a sodium_malloc (mmap, mprotect, munmap) per entry. */
+    uint8_t append_rnd[PL_KEY_BYTES + PL_BODY_NONCE_BYTES + PL_WRAP_NONCE_BYTES];
 } pl_vault_secrets;
 
 struct pl_vault {

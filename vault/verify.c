@@ -70,13 +70,9 @@ static void broken(pl_verify_report *rep, const pl_header *h, const uint8_t *id,
         problem(rep, h->feed, h->seq, "%s", what);
 }
 
-pl_status vault_verify(pl_vault *v, int every_sig, pl_verify_report *rep, pl_err *err)
+/* Every row in chain order: links, headers, index columns, body hashes, signatures. */
+static pl_status verify_walk(pl_vault *v, int every_sig, pl_verify_report *rep, pl_err *err)
 {
-    pl_status st;
-    memset(rep, 0, sizeof *rep);
-    if ((st = check_pages(v, rep, err)) != PL_OK)
-        return st;
-
     sqlite3_stmt *q = NULL;
     int rc = sqlite3_prepare_v2(
         v->db,
@@ -101,7 +97,7 @@ pl_status vault_verify(pl_vault *v, int every_sig, pl_verify_report *rep, pl_err
         int row = rc == SQLITE_ROW;
         const uint8_t *feed = row ? sqlite3_column_blob(q, 0) : NULL;
         int new_feed = row && (!have_feed || sqlite3_column_bytes(q, 0) != PL_SIGN_PK_BYTES ||
-                               memcmp(feed, cur_feed, PL_SIGN_PK_BYTES) != 0);
+                               sodium_memcmp(feed, cur_feed, PL_SIGN_PK_BYTES) != 0);
         /* Close the previous feed: its head's signature authenticates the chain. */
         if (have_feed && (!row || new_feed) && L.have_prev && !L.sig_checked) {
             rep->signatures_checked++;
@@ -140,7 +136,7 @@ pl_status vault_verify(pl_vault *v, int every_sig, pl_verify_report *rep, pl_err
         fmt_entry_id(hdr, (size_t)hlen, id);
         int bad = 0, sig_bad = 0;
         /* The row's columns must say what the signed header says. */
-        if (memcmp(h->feed, cur_feed, PL_SIGN_PK_BYTES) != 0 || h->seq != seq) {
+        if (sodium_memcmp(h->feed, cur_feed, PL_SIGN_PK_BYTES) != 0 || h->seq != seq) {
             broken(rep, h, id, sig, "the row is not where its header says it belongs");
             problem(rep, cur_feed, seq, "a different entry (feed seq %llu) stands in this place",
                     (unsigned long long)h->seq);
@@ -166,7 +162,7 @@ pl_status vault_verify(pl_vault *v, int every_sig, pl_verify_report *rep, pl_err
             }
         }
         /* Chain: sequence continuity and the link to the previous header. */
-        if (h->seq == seq && memcmp(h->feed, cur_feed, PL_SIGN_PK_BYTES) == 0) {
+        if (h->seq == seq && sodium_memcmp(h->feed, cur_feed, PL_SIGN_PK_BYTES) == 0) {
             if (!L.have_prev && L.seq == 0 && seq != 1) {
                 problem(rep, cur_feed, 1, "entries 1 to %llu are missing",
                         (unsigned long long)seq - 1);
@@ -225,6 +221,76 @@ pl_status vault_verify(pl_vault *v, int every_sig, pl_verify_report *rep, pl_err
     sqlite3_finalize(q);
     if (rc != SQLITE_DONE)
         return store_fail(v->db, rc, "reading entries", err);
+    return PL_OK;
+}
+
+/* The page cache during a verify: large enough for the whole file (up to this cap), so that
+ * the walk after quick_check reuses the pages quick_check has just authenticated instead of
+ * reading and decrypting each one a second time. */
+#define VERIFY_CACHE_MAX_KIB (64 * 1024)
+
+/* 0 with the pragma's value in *x, -1 when it cannot be read. */
+static int pragma_int(sqlite3 *db, const char *sql, sqlite3_int64 *x)
+{
+    sqlite3_stmt *q = NULL;
+    int ok = sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK &&
+             sqlite3_step(q) == SQLITE_ROW;
+    if (ok)
+        *x = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return ok ? 0 : -1;
+}
+
+static void set_cache_size(sqlite3 *db, sqlite3_int64 size)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA cache_size = %lld", (long long)size);
+    sqlite3_exec(db, sql, NULL, NULL, NULL); /* only a speed hint; failure changes nothing */
+}
+
+pl_status vault_verify(pl_vault *v, int every_sig, pl_verify_report *rep, pl_err *err)
+{
+    pl_status st;
+    memset(rep, 0, sizeof *rep);
+    /* One read transaction: the pages quick_check authenticates are the rows walked. */
+    int own_txn = sqlite3_get_autocommit(v->db);
+    if (own_txn && (st = store_exec(v->db, "BEGIN", err)) != PL_OK)
+        return st;
+    /* Drop pages cached before this verify, so that every page is read from the file and its
+     * HMAC checked now; then let the cache hold the whole file for the walk. */
+    sqlite3_db_release_memory(v->db);
+    sqlite3_int64 old_cache = 0, page_size = 0, pages = 0;
+    int raised = 0;
+    if (pragma_int(v->db, "PRAGMA cache_size", &old_cache) == 0 &&
+        pragma_int(v->db, "PRAGMA page_size", &page_size) == 0 &&
+        pragma_int(v->db, "PRAGMA page_count", &pages) == 0 && page_size >= 1024 && pages > 0) {
+        sqlite3_int64 want_kib = pages * (page_size / 1024) + 1024;
+        sqlite3_int64 old_kib = old_cache < 0 ? -old_cache : old_cache * (page_size / 1024);
+        if (want_kib > VERIFY_CACHE_MAX_KIB)
+            want_kib = VERIFY_CACHE_MAX_KIB;
+        if ((raised = want_kib > old_kib))
+            set_cache_size(v->db, -want_kib);
+    }
+
+    st = check_pages(v, rep, err);
+    if (st == PL_OK && rep->nproblems && own_txn) {
+        /* A page that failed its HMAC leaves this read transaction in an error state; walk
+         * in a fresh one so the rows still say what and where, as they would on their own. */
+        if (sqlite3_exec(v->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            sqlite3_exec(v->db, "ROLLBACK", NULL, NULL, NULL);
+        st = store_exec(v->db, "BEGIN", err);
+        own_txn = st == PL_OK;
+    }
+    if (st == PL_OK)
+        st = verify_walk(v, every_sig, rep, err);
+
+    if (raised)
+        set_cache_size(v->db, old_cache);
+    if (own_txn && sqlite3_exec(v->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        sqlite3_exec(v->db, "ROLLBACK", NULL, NULL, NULL); /* read-only: nothing to lose */
+    sqlite3_db_release_memory(v->db); /* frees the decrypted pages this verify cached */
+    if (st != PL_OK)
+        return st;
     if (rep->nproblems)
         return pl_fail(err, PL_E_INTEGRITY, "verification failed: %zu problem%s found",
                        rep->nproblems, rep->nproblems == 1 ? "" : "s");

@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Recomputes the test vectors of formats/entry.md, keyslots.md and records.md with Python's
+hashlib only (no libsodium): ids, body hashes, subkeys, fingerprints, byte layouts, base32.
+Ed25519 signatures are checked too when the 'cryptography' package happens to be installed.
+Usage: check_vectors.py [FORMATS_DIR]. Exit 0 when every check passes."""
+import hashlib
+import json
+import os
+import re
+import struct
+import sys
+
+FAILED = []
+
+
+def check(cond, what):
+    if not cond:
+        FAILED.append(what)
+        print("FAIL:", what)
+
+
+def vectors(path):
+    """Name -> bytes (hex blocks) or str (same-line text) from the ``` blocks of a .md file."""
+    out, name, fenced = {}, None, False
+    for line in open(path, encoding="utf-8"):
+        line = line.rstrip("\n")
+        if line.startswith("```"):
+            fenced, name = not fenced, None
+            continue
+        if not fenced:
+            continue
+        m = re.match(r"^(\w[\w.]*) =(?: (.*))?$", line)
+        if m:
+            name = m.group(1)
+            out[name] = m.group(2) if m.group(2) is not None else ""
+        elif name and re.match(r"^    [0-9a-f]+$", line):
+            out[name] += line.strip()
+    return {k: (bytes.fromhex(v) if re.fullmatch(r"([0-9a-f]{2})+", v) and "." in k
+                and not k.endswith((".code", ".pseudonym", ".plain")) else v)
+            for k, v in out.items()}
+
+
+def b2(data, size=32, **kw):
+    return hashlib.blake2b(data, digest_size=size, **kw).digest()
+
+
+def counting(first, n):
+    return bytes((first + i) & 0xFF for i in range(n))
+
+
+def parse_header(h):
+    """entry.md §1, field by field; returns a dict and checks nothing is left over."""
+    f, o = {}, 0
+
+    def take(n):
+        nonlocal o
+        b = h[o:o + n]
+        check(len(b) == n, "header truncated")
+        o += n
+        return b
+    f["version"] = take(1)[0]
+    f["type"] = take(take(1)[0]).decode()
+    f["feed"], f["seq"] = take(32), struct.unpack("<Q", take(8))[0]
+    f["prev"], f["time_ms"] = take(32), struct.unpack("<q", take(8))[0]
+    f["subject"] = take(take(1)[0]).decode()
+    f["refs"] = [take(32) for _ in range(take(1)[0])]
+    f["meta"] = take(struct.unpack("<H", take(2))[0]).decode()
+    f["box_pk"] = take(32)
+    f["rcpt"] = [take(32) for _ in range(take(1)[0])]
+    f["body_len"], f["body_hash"] = struct.unpack("<I", take(4))[0], take(32)
+    check(o == len(h), "header has trailing bytes")
+    return f
+
+
+B32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def base32(data):
+    v, bits = int.from_bytes(data, "big"), 8 * len(data)
+    return "".join(B32[(v >> (bits - 5 * (i + 1))) & 31] for i in range(bits // 5))
+
+
+def ed25519_checks(pairs):
+    try:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    except ImportError:
+        print("note: 'cryptography' not installed; Ed25519 signatures not rechecked")
+        return
+    for pk, sig, msg, what in pairs:
+        try:
+            Ed25519PublicKey.from_public_bytes(pk).verify(sig, msg)
+        except Exception:  # InvalidSignature or a malformed key
+            check(False, what)
+
+
+def check_entry(v):
+    spk, bpk, rpk = v["author.sign_pk"], v["author.box_pk"], v["recipient.box_pk"]
+    check(v["author.sign_sk"] == counting(0x00, 32) + spk, "author.sign_sk = seed || pk")
+    check(v["author.box_sk"] == hashlib.sha512(counting(0x20, 32)).digest()[:32], "author.box_sk")
+    check(v["recipient.box_sk"] == hashlib.sha512(counting(0x40, 32)).digest()[:32],
+          "recipient.box_sk")
+    sigs = []
+    for n, seq in (("H1", 1), ("H2", 2)):
+        hdr, body = v[n + ".header"], v[n + ".body"]
+        check(b2(b"peerlog/v1/entry-id\0" + hdr) == v[n + ".id"], n + ".id")
+        check(b2(b"peerlog/v1/body-hash\0" + body) == v[n + ".body_hash"], n + ".body_hash")
+        check(len(body) == len(v[n + ".plain"]) + 40, n + ".body length")
+        f = parse_header(hdr)
+        check(f["version"] == 1 and f["feed"] == spk and f["box_pk"] == bpk, n + " keys")
+        check(f["seq"] == seq and f["body_len"] == len(body), n + " seq/body_len")
+        check(f["body_hash"] == v[n + ".body_hash"], n + " body_hash field")
+        sigs.append((spk, v[n + ".sig"], b"peerlog/v1/entry-sig\0" + v[n + ".id"], n + ".sig"))
+    f1, f2 = parse_header(v["H1.header"]), parse_header(v["H2.header"])
+    check(f1["type"] == "note" and f1["prev"] == bytes(32) and f1["time_ms"] == 1709629200000
+          and f1["subject"] == "" and f1["refs"] == [] and f1["meta"] == ""
+          and f1["rcpt"] == [bpk], "H1 fields")
+    check(f2["type"] == "consent.withdraw" and f2["prev"] == v["H1.id"]
+          and f2["time_ms"] == 1711967400000 and f2["subject"] == "B-7K3Q-9F2M"
+          and f2["refs"] == [b"\x22" * 32]
+          and f2["meta"] == "date=2024-04-01\nscopes=record-keeping\n"
+          and f2["rcpt"] == [bpk, rpk], "H2 fields")
+    check(v["H2.body_ad"] == b"peerlog/v1/body\0" + spk + struct.pack("<Q", 2), "H2.body_ad")
+    check(v["H2.sig_message"] == b"peerlog/v1/entry-sig\0" + v["H2.id"], "H2.sig_message")
+    w = v["H2.wraps"]
+    check(len(w) == 144 and w[:24] == counting(0xD0, 24) and w[72:96] == counting(0xE8, 24),
+          "H2.wraps layout")
+    p = base32(v["P1.random"])
+    check("B-%s-%s" % (p[:4], p[4:]) == v["P1.pseudonym"], "P1.pseudonym")
+    for n in ("R1", "R2"):
+        c = base32(v[n + ".random"])
+        check("-".join(c[i:i + 4] for i in range(0, 24, 4)) == v[n + ".code"], n + ".code")
+    return sigs
+
+
+def check_keyslots(v, e):
+    master = v["KS.master"]
+    for i in (1, 2):
+        salt, person = struct.pack("<Q", i) + bytes(8), b"plvault1" + bytes(8)
+        sub = b2(b"", key=master, salt=salt, person=person)
+        check(sub == v["KS.subkey%d" % i], "KS.subkey%d" % i)
+    check(v["KS.sqlcipher_key"] == "x'%s'" % v["KS.subkey1"].hex(), "KS.sqlcipher_key")
+    f = v["KS.file"]
+    check(f[:8] == b"PLKS\x01\x02\x00\x00" and len(f) == 8 + 2 * 104, "KS.file header")
+    for i, kind in ((0, 1), (1, 2)):
+        s = f[8 + 104 * i:8 + 104 * (i + 1)]
+        check(s[:16] == struct.pack("<BBHIII", kind, 1, 0, 8192, 1, 1), "slot %d params" % i)
+        check(s[16:32] == v["KS.salt%d" % (i + 1)] and s[32:56] == v["KS.nonce%d" % (i + 1)],
+              "slot %d salt/nonce" % i)
+        check(s[56:] == v["KS.slot%d_ct" % (i + 1)], "slot %d ct" % i)
+    check(v["KS.slot1_ad"] == b"peerlog/v1/keyslot\0\x01" + f[8:64], "KS.slot1_ad")
+    check(v["ID.ad"] == b"peerlog/v1/identity-secrets\0" + e["author.sign_pk"] + e["author.box_pk"],
+          "ID.ad")
+    check(len(v["ID.secrets"]) == 136 and v["ID.secrets"][:24] == v["ID.nonce"], "ID.secrets")
+
+
+def check_records(v, e, path):
+    spk, bpk = e["author.sign_pk"], e["author.box_pk"]
+    fp = b2(b"peerlog/v1/fingerprint\0" + spk + bpk, 16)
+    check(fp == v["EX.fingerprint"], "EX.fingerprint")
+    msg = b"peerlog/v1/identity-export\0" + spk + bpk + struct.pack("<H", 10) + b"Test Guide"
+    check(msg == v["EX.message"], "EX.message")
+    line = [l for l in open(path, encoding="utf-8") if l.startswith('{"type":"peerlog.identity"')]
+    j = json.loads(line[0]) if len(line) == 1 else {}
+    check(j == {"type": "peerlog.identity", "version": 1, "name": "Test Guide",
+                "sign_pk": spk.hex(), "box_pk": bpk.hex(), "fingerprint": fp.hex(),
+                "sig": v["EX.sig"].hex()}, "identity export JSON")
+    return [(spk, v["EX.sig"], msg, "EX.sig")]
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    fmt = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "..", "formats")
+    e = vectors(os.path.join(fmt, "entry.md"))
+    sigs = check_entry(e)
+    check_keyslots(vectors(os.path.join(fmt, "keyslots.md")), e)
+    rec = os.path.join(fmt, "records.md")
+    sigs += check_records(vectors(rec), e, rec)
+    ed25519_checks(sigs)
+    print("%s: %d failed" % (os.path.basename(sys.argv[0]), len(FAILED)))
+    return 1 if FAILED else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
