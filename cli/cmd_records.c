@@ -136,13 +136,13 @@ static int report_entry(const cli_ctx *ctx, const pl_entry *e, const char *what)
     return cli_finish_stdout();
 }
 
-/* Opens the vault, adds the record, closes; prints per report_entry. */
-static int add_record(cli_ctx *ctx, const char *type, const char *subject, json_t *body,
-                      const char *what)
+/* Adds the record to v (opened by the caller, or here when v is NULL), closes the vault and
+ * prints per report_entry. Takes body. */
+static int add_record(cli_ctx *ctx, pl_vault *v, const char *type, const char *subject,
+                      json_t *body, const char *what)
 {
-    pl_vault *v = NULL;
-    int rc = cli_open_vault(ctx, &v);
-    if (rc != EXIT_OK) {
+    int rc;
+    if (!v && (rc = cli_open_vault(ctx, &v)) != EXIT_OK) {
         json_decref(body);
         return rc;
     }
@@ -241,7 +241,7 @@ static int consent_grant(cli_ctx *ctx, int argc, char **argv)
         json_decref(body);
         return rc;
     }
-    return add_record(ctx, "consent.grant", subj, body, NULL);
+    return add_record(ctx, NULL, "consent.grant", subj, body, NULL);
 }
 
 static int consent_withdraw(cli_ctx *ctx, int argc, char **argv)
@@ -371,17 +371,32 @@ int cmd_session(cli_ctx *ctx, int argc, char **argv)
         json_decref(body);
         return rc;
     }
+    /* Passphrase and consent first: a note written in the editor is not thrown away
+     * because of something that was known before it was written. */
+    pl_vault *v = NULL;
+    pl_err err = {{0}};
+    pl_status st;
+    if ((rc = cli_open_vault(ctx, &v)) != EXIT_OK) {
+        json_decref(body);
+        return rc;
+    }
+    if ((st = vault_consent_check(v, subj, PL_SCOPE_SESSION, d, &err)) != PL_OK) {
+        json_decref(body);
+        vault_close(v);
+        return cli_fail(st, &err);
+    }
     pl_secret *note = text_input(note_file, edit, non_tmpfs, NULL, &rc);
     if (rc == EXIT_OK && note && note->len)
         rc = set_text(body, "note", (const char *)note->p, note->len);
     pl_secret_free(note);
     if (rc != EXIT_OK) {
         json_decref(body);
+        vault_close(v);
         return rc;
     }
     char what[96];
     snprintf(what, sizeof what, "Session with %s on %s recorded", subj, d);
-    return add_record(ctx, "session", subj, body, what);
+    return add_record(ctx, v, "session", subj, body, what);
 }
 
 int cmd_note(cli_ctx *ctx, int argc, char **argv)
@@ -418,22 +433,24 @@ int cmd_note(cli_ctx *ctx, int argc, char **argv)
     if (!note_file && !edit)
         return cli_usage_error(&cmd, "give the note with --edit or --note-file FILE ('-' reads "
                                      "standard input)");
-    pl_secret *text = text_input(note_file, edit, non_tmpfs, NULL, &rc);
-    if (!text)
+    pl_vault *v = NULL; /* the passphrase before the writing, as for sessions */
+    if ((rc = cli_open_vault(ctx, &v)) != EXIT_OK)
         return rc;
-    if (text->len == 0) {
-        pl_secret_free(text);
+    pl_secret *text = text_input(note_file, edit, non_tmpfs, NULL, &rc);
+    if (text && text->len == 0) {
         fprintf(stderr, "peerlog: the note is empty; nothing was written\n");
-        return EXIT_ERROR;
+        rc = EXIT_ERROR;
     }
-    json_t *body = json_object();
-    rc = body ? set_text(body, "text", (const char *)text->p, text->len) : EXIT_ERROR;
+    json_t *body = rc == EXIT_OK ? json_object() : NULL;
+    if (rc == EXIT_OK)
+        rc = body ? set_text(body, "text", (const char *)text->p, text->len) : EXIT_ERROR;
     pl_secret_free(text);
     if (rc != EXIT_OK) {
         json_decref(body);
+        vault_close(v);
         return rc;
     }
-    return add_record(ctx, "note", NULL, body, "Note saved");
+    return add_record(ctx, v, "note", NULL, body, "Note saved");
 }
 
 /* ---- amend and retract ---------------------------------------------------------------- */

@@ -188,13 +188,20 @@ pl_status keys_make_slot(uint8_t kind, const pl_kdf_params *kdf, const uint8_t *
                        slot->m_kib, slot->t, slot->lanes);
     randombytes_buf(slot->salt, sizeof slot->salt);
     randombytes_buf(slot->nonce, sizeof slot->nonce);
-    uint8_t *kek = sodium_malloc(PL_KEY_BYTES);
-    if (!kek)
-        return pl_fail(err, PL_E_NOMEM, "out of memory");
-    pl_status st = derive_kek(slot, secret, n, kek, err);
-    if (st == PL_OK)
+    uint8_t *kek = sodium_malloc(PL_KEY_BYTES), *check = sodium_malloc(PL_MASTER_KEY_BYTES);
+    pl_status st = PL_OK;
+    if (!kek || !check)
+        st = pl_fail(err, PL_E_NOMEM, "out of memory");
+    else if ((st = derive_kek(slot, secret, n, kek, err)) == PL_OK) {
         fmt_keyslot_seal(slot, kek, master);
+        /* Verify what we made: the slot must open to the same master key. */
+        if (fmt_keyslot_open(slot, kek, check) != PL_FMT_OK ||
+            sodium_memcmp(check, master, PL_MASTER_KEY_BYTES) != 0)
+            st = pl_fail(err, PL_E_INTEGRITY, "a key slot just made does not open; nothing "
+                                              "was changed");
+    }
     sodium_free(kek);
+    sodium_free(check);
     return st;
 }
 

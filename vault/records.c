@@ -422,8 +422,8 @@ pl_status vault_consent_check(pl_vault *v, const char *subject, unsigned need, c
         return st;
     if (n == 0) {
         free(ev);
-        return pl_fail(err, PL_E_CONSENT, "%s has no consent recorded; record it first with "
-                                          "'peerlog consent grant'", subject);
+        return pl_fail(err, PL_E_CONSENT, "%s has no consent recorded in this vault; record "
+                                          "it first with 'peerlog consent grant'", subject);
     }
     /* For each needed scope, the last grant or withdrawal touching it decides. */
     for (size_t s = 0; s < NSCOPES && st == PL_OK; s++) {
@@ -666,8 +666,10 @@ pl_status vault_consent_withdraw(pl_vault *v, const char *subject, unsigned scop
         return st;
     }
     st = load_consent(v, subject, &ev, &n, err);
-    /* The header refers to the live grants whose scopes this withdraws. */
-    for (size_t i = 0; st == PL_OK && i < n; i++)
+    /* The header refers to the live grants whose scopes this withdraws, newest first (at
+     * most PL_REFS_MAX; the refs inform a reader, the withdrawal's effect comes from its
+     * scopes, see formats/records.md). */
+    for (size_t i = n; st == PL_OK && i-- > 0;)
         if (ev[i].kind == 'g' && !ev[i].retracted && (meta_scopes(&ev[i]) & scopes) &&
             nrefs < PL_REFS_MAX)
             memcpy(refs[nrefs++], ev[i].id, PL_ID_BYTES);

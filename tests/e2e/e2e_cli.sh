@@ -69,7 +69,7 @@ expect_in "wrong passphrase" "$ERR" "wrong passphrase message"
 # --- consent and sessions ---------------------------------------------------------------
 expect_rc 1 "session for unknown citizen" -- pl session add --subject B-0000-0000 \
   --minutes 60 --kind one-to-one
-expect_in "record consent first" "$ERR" "unknown citizen message"
+expect_in "no consent recorded" "$ERR" "unknown citizen message"
 expect_rc 2 "bad scope" -- pl consent grant --subject new --scopes peer-support,gossip
 expect_in "gossip" "$ERR" "bad scope named"
 expect_rc 2 "bad date" -- pl consent grant --subject new --scopes peer-support \

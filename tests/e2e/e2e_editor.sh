@@ -31,6 +31,17 @@ expect_rc 1 "editor fails" -- env EDITOR=false "$PEERLOG" --vault "$V" \
 expect_rc 0 "log" -- pl log --json
 [ "$(json 'len(j)')" = 1 ] || fail "a failed edit wrote an entry"
 
+# What is known before writing is checked before the editor opens, so no text is lost to it.
+printf 'not it\n' > "$T/wrong"
+expect_rc 3 "wrong passphrase before the editor" -- env EDITOR="$T/vim" PL_ARGS_OUT="$T/args4" \
+  "$PEERLOG" --vault "$V" --passphrase-file "$T/wrong" note add --edit
+[ ! -e "$T/args4" ] || fail "the editor opened before the passphrase was checked"
+expect_rc 1 "no consent before the editor" -- env EDITOR="$T/vim" PL_ARGS_OUT="$T/args5" \
+  "$PEERLOG" --vault "$V" --passphrase-file "$PASS" session add --subject B-0000-0000 \
+  --minutes 30 --kind ward --edit
+expect_in "no consent recorded" "$ERR" "consent refusal before the editor"
+[ ! -e "$T/args5" ] || fail "the editor opened for a session that consent refuses"
+
 # No tmpfs: hide /dev/shm behind a disk directory in a private mount namespace.
 if [ "$(id -u)" -ne 0 ] || ! unshare -m true 2>/dev/null; then
   echo "skipping the no-tmpfs case: needs root and unshare" >&2

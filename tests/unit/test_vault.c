@@ -19,6 +19,14 @@ static pl_secret *secret_of(const char *s)
     return p;
 }
 
+/* The library's fault seam (vault/internal.h): fail the named file operation. */
+extern int (*pl_io_fault)(const char *op);
+static const char *fail_op;
+static int fault_on(const char *op)
+{
+    return fail_op && !strcmp(op, fail_op);
+}
+
 static int count_cb(void *ctx, const pl_entry *e)
 {
     (void)e;
@@ -130,6 +138,25 @@ int main(void)
     CHECK_EQ_INT(rep.nproblems, 0);
     vault_close(v);
     v = NULL;
+
+    /* A keyslots write that fails at any step leaves the old keyslots working, the new
+     * passphrase useless, and no temp file behind. */
+    static const char *const ops[] = {"write", "fsync", "rename"};
+    pl_io_fault = fault_on;
+    for (size_t i = 0; i < 3; i++) {
+        char tmpfile[96];
+        fail_op = ops[i];
+        CHECK_EQ_INT(vault_passwd(dir, pass, newpass, &small_kdf, &err), PL_E_IO);
+        CHECK(strstr(err.msg, "keyslots") != NULL);
+        snprintf(tmpfile, sizeof tmpfile, "%s/keyslots.tmp", dir);
+        CHECK(access(tmpfile, F_OK) != 0);
+        CHECK_EQ_INT(vault_open(dir, newpass, &v, &err), PL_E_PASSPHRASE);
+        CHECK_EQ_INT(vault_open(dir, pass, &v, &err), PL_OK);
+        vault_close(v);
+        v = NULL;
+    }
+    fail_op = NULL;
+    pl_io_fault = NULL;
 
     /* passwd: the old passphrase stops working, the new one opens the same vault. */
     CHECK_EQ_INT(vault_passwd(dir, wrong, newpass, &small_kdf, &err), PL_E_PASSPHRASE);
