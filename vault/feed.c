@@ -51,9 +51,14 @@ pl_status feed_shared_key(pl_vault *v, const uint8_t peer[PL_BOX_PK_BYTES], cons
             *shared = s->shared[i];
             return PL_OK;
         }
-    unsigned slot = s->nshared < PL_SHARED_CACHE ? s->nshared++ : PL_SHARED_CACHE - 1;
-    if (crypto_box_beforenm(s->shared[slot], peer, s->box_sk) != 0)
+    unsigned slot = s->nshared < PL_SHARED_CACHE ? s->nshared : PL_SHARED_CACHE - 1;
+    if (crypto_box_beforenm(s->shared[slot], peer, s->box_sk) != 0) {
+        if (slot < s->nshared) /* a full cache's last slot was overwritten: drop it */
+            s->nshared = slot;
         return PL_E_INTEGRITY; /* a low-order public key */
+    }
+    if (s->nshared < PL_SHARED_CACHE)
+        s->nshared++;
     memcpy(s->shared_pk[slot], peer, PL_BOX_PK_BYTES);
     *shared = s->shared[slot];
     return PL_OK;
@@ -413,8 +418,10 @@ pl_status vault_body(pl_vault *v, const pl_entry *e, json_t **out, pl_err *err)
         st = pl_fail(err, PL_E_NOMEM, "out of memory");
         goto out;
     }
+    /* The wrap is addressed to this vault's key: when it does not open, it was damaged. */
     if (feed_shared_key(v, peer, &shared) != PL_OK || fmt_wrap_open(shared, wrap, key) != PL_FMT_OK) {
-        st = pl_fail(err, PL_E_ACCESS, "this body is not readable with your keys");
+        st = pl_fail(err, PL_E_INTEGRITY, "the key wrap of this body is damaged; run "
+                                          "'peerlog verify'");
         goto out;
     }
     if (fmt_body_open(key, h->feed, h->seq, body, nbody, plain) != PL_FMT_OK) {
@@ -435,6 +442,23 @@ out:
     return st;
 }
 
+pl_status feed_wraps_check(pl_vault *v, const pl_header *h, const uint8_t *wraps)
+{
+    int author = sodium_memcmp(h->box_pk, v->id.box_pk, PL_BOX_PK_BYTES) == 0;
+    pl_status st = PL_OK;
+    uint8_t *key = v->sec->append_rnd; /* guarded scratch, wiped below */
+    for (size_t i = 0; i < h->nrcpt && st == PL_OK; i++) {
+        const uint8_t *peer = author ? h->rcpt[i] : h->box_pk, *shared;
+        if (!author && sodium_memcmp(h->rcpt[i], v->id.box_pk, PL_BOX_PK_BYTES) != 0)
+            continue;
+        if (feed_shared_key(v, peer, &shared) != PL_OK ||
+            fmt_wrap_open(shared, wraps + i * PL_WRAP_BYTES, key) != PL_FMT_OK)
+            st = PL_E_INTEGRITY;
+    }
+    sodium_memzero(key, PL_KEY_BYTES);
+    return st;
+}
+
 pl_status vault_history(pl_vault *v, const pl_entry *e, pl_entry **out, size_t *n, pl_err *err)
 {
     pl_entry root;
@@ -452,11 +476,13 @@ pl_status vault_history(pl_vault *v, const pl_entry *e, pl_entry **out, size_t *
     sqlite3_stmt *q = NULL;
     int rc = sqlite3_prepare_v2(v->db,
                                 "SELECT " ENTRY_COLS " FROM entries e WHERE e.ref0 = ?"
-                                " AND e.type IN ('amend', 'retract') ORDER BY e.time_ms, e.seq",
+                                " AND e.feed = ? AND e.type IN ('amend', 'retract')"
+                                " ORDER BY e.time_ms, e.seq",
                                 -1, &q, NULL);
     if (rc != SQLITE_OK)
         return store_fail(v->db, rc, "reading the history", err);
     sqlite3_bind_blob(q, 1, root.id, PL_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, root.h.feed, PL_SIGN_PK_BYTES, SQLITE_STATIC); /* only its author */
     size_t cap = 4, k = 0;
     pl_entry *list = malloc(cap * sizeof *list);
     st = list ? PL_OK : pl_fail(err, PL_E_NOMEM, "out of memory");

@@ -70,6 +70,9 @@ PL_WUR pl_status store_exec(sqlite3 *db, const char *sql, pl_err *err);
 PL_WUR pl_status feed_row_entry(sqlite3_stmt *st, int col_header, pl_entry *e, pl_err *err);
 PL_WUR pl_status feed_shared_key(pl_vault *v, const uint8_t peer[PL_BOX_PK_BYTES],
                                  const uint8_t **shared);
+/* Opens every wrap of h this vault should be able to open (all when it is the author, its
+ * own as a recipient): PL_E_INTEGRITY when one does not. The body key is wiped. */
+PL_WUR pl_status feed_wraps_check(pl_vault *v, const pl_header *h, const uint8_t *wraps);
 void pl_date_of_ms(int64_t ms, char out[PL_DATE_LEN + 1]);
 /* The date an entry is about: its metadata's date, else the UTC date of its time. */
 void feed_entry_date(const pl_header *h, char out[PL_DATE_LEN + 1]);

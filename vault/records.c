@@ -347,6 +347,7 @@ static pl_status load_consent(pl_vault *v, const char *subject, consent_event **
     }
     int rc = sqlite3_prepare_v2(v->db,
                                 "SELECT " ENTRY_COLS_PUBLIC " FROM entries e WHERE e.subject = ?"
+                                " AND e.feed = ?"
                                 " AND e.type IN ('consent.grant', 'consent.withdraw', 'amend',"
                                 " 'retract') ORDER BY e.time_ms, e.feed, e.seq",
                                 -1, &q, NULL);
@@ -356,6 +357,8 @@ static pl_status load_consent(pl_vault *v, const char *subject, consent_event **
         return store_fail(v->db, rc, "reading consent", err);
     }
     sqlite3_bind_text(q, 1, subject, -1, SQLITE_STATIC);
+    /* Only the owner's own consent records count until membership says whose else may. */
+    sqlite3_bind_blob(q, 2, v->id.sign_pk, PL_SIGN_PK_BYTES, SQLITE_STATIC);
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         if ((st = feed_row_entry(q, 0, e, err)) != PL_OK)
             break;

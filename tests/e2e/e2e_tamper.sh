@@ -109,6 +109,43 @@ expect_in "seq 4" "$ERR" "body swap names seq 4"
 expect_rc 4 "show refuses a body that does not match" -- pl show "$(
   pl log --json | python3 -c 'import json,sys; print([e["id"] for e in json.load(sys.stdin) if e["seq"]==4][0])')"
 
+# --- a body removed (the trigger allows it for erasure, which needs an erasure entry) ----
+make_vault
+expect_rc 0 "null a body" -- tool sql "UPDATE entries SET body = NULL WHERE seq = 2"
+expect_rc 4 "verify after a body was removed" -- pl verify
+expect_in "seq 2: the body was removed without an erasure entry" "$ERR" "removed body named"
+
+# --- key wraps damaged: the body can no longer be read ----------------------------------
+make_vault
+expect_rc 0 "zero a wrap" -- tool sql "$DROP UPDATE entries SET wraps = zeroblob(72) WHERE seq = 1"
+expect_rc 4 "verify after a wrap was damaged" -- pl verify
+expect_in "seq 1: a key wrap does not open" "$ERR" "damaged wrap named"
+GRANT="$(pl log --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')"
+expect_rc 4 "show a body whose wrap is damaged" -- pl show "$GRANT"
+expect_in "damaged" "$ERR" "show says damaged, not access denied"
+
+# --- an entry of another person's feed planted in this vault ----------------------------
+make_vault
+mine="$V"
+V="$T/other"
+init_vault
+expect_rc 0 "other grant" -- pl consent grant --subject new --scopes peer-support,record-keeping \
+  --valid-from 2026-01-01 --json
+FOREIGN="$(json 'j["subject"]')"
+expect_rc 0 "copy the row" -- tool sql "SELECT 'INSERT INTO entries(feed, seq, id, type,
+  subject, time_ms, date, ref0, header, sig, wraps, body) VALUES (' || quote(feed) || ', ' ||
+  seq || ', ' || quote(id) || ', ' || quote(type) || ', ' || quote(subject) || ', ' || time_ms
+  || ', ' || quote(date) || ', NULL, ' || quote(header) || ', ' || quote(sig) || ', ' ||
+  quote(wraps) || ', ' || quote(body) || ')' FROM entries WHERE seq = 1"
+insert="$OUT"
+V="$mine"
+expect_rc 0 "plant the row" -- tool sql "$insert"
+expect_rc 4 "verify with a foreign feed" -- pl verify
+expect_in "not this vault's owner's" "$ERR" "foreign feed named"
+expect_rc 1 "a planted consent does not cover a session" -- pl session add --subject "$FOREIGN" \
+  --minutes 30 --kind ward --date 2026-11-02
+expect_in "no consent recorded" "$ERR" "planted consent ignored"
+
 # --- keyslots damaged: refused, nothing opened ------------------------------------------
 make_vault
 printf 'garbage' > "$V/keyslots"
