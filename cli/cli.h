@@ -82,8 +82,8 @@ int cli_have_tty(void);
 
 /* editor.c */
 /* Opens $VISUAL/$EDITOR on initial text in a private tmpfs directory; returns the edited text
- * (NULL after printing an error). The file is wiped and removed afterwards. */
-pl_secret *cli_edit(const char *initial, size_t n, int allow_non_tmpfs);
+ * (at most max bytes; NULL after printing an error). The file is wiped and removed. */
+pl_secret *cli_edit(const char *initial, size_t n, int allow_non_tmpfs, size_t max);
 
 /* Commands. */
 int cmd_init(cli_ctx *ctx, int argc, char **argv);

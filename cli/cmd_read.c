@@ -184,9 +184,11 @@ static void print_body(const json_t *body)
         } else if (json_is_integer(val)) {
             printf("  %s: %lld\n", key, (long long)json_integer_value(val));
         } else {
-            char *d = json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY);
-            printf("  %s: %s\n", key, d ? d : "?");
-            free(d);
+            /* other JSON (a schema may allow it later): straight to stdout, no heap copy */
+            printf("  %s: ", key);
+            if (json_dumpf(val, stdout, JSON_COMPACT | JSON_ENCODE_ANY) != 0)
+                fputc('?', stdout);
+            putchar('\n');
         }
     }
 }

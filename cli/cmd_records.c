@@ -95,9 +95,10 @@ static pl_secret *text_input(const char *file, int edit, int allow_non_tmpfs,
     pl_secret *t = NULL;
     *rc = EXIT_OK;
     if (file)
-        t = cli_read_text_file(file, PL_BODY_PLAIN_MAX / 2);
+        t = cli_read_text_file(file, PL_NOTE_MAX);
     else if (edit)
-        t = cli_edit(initial ? initial : "", initial ? strlen(initial) : 0, allow_non_tmpfs);
+        t = cli_edit(initial ? initial : "", initial ? strlen(initial) : 0, allow_non_tmpfs,
+                     PL_NOTE_MAX);
     else
         return NULL;
     if (!t) {

@@ -1,6 +1,8 @@
 /* --edit: $VISUAL/$EDITOR on a file in a private directory on tmpfs, wiped afterwards. */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -60,6 +62,32 @@ static void wipe_dir(const char *dir)
         cli_warn("could not remove the editor's directory %s: %s", dir, strerror(errno));
 }
 
+/* Wipes directories "peerlog-PID-XXXXXX" in base left by a peerlog of ours that no longer
+ * runs (killed with SIGKILL, or the machine lost power while its editor was open). */
+static void wipe_stale(const char *base)
+{
+    DIR *d = opendir(base);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        const char *p = de->d_name;
+        if (strncmp(p, "peerlog-", 8) != 0 || !isdigit((unsigned char)p[8]))
+            continue;
+        char *end;
+        long pid = strtol(p + 8, &end, 10);
+        struct stat sb;
+        char path[PATH_MAX];
+        if (*end != '-' || pid <= 0 || (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+            continue;
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", base, p) >= sizeof path ||
+            lstat(path, &sb) != 0 || !S_ISDIR(sb.st_mode) || sb.st_uid != getuid())
+            continue;
+        wipe_dir(path);
+    }
+    closedir(d);
+}
+
 static int vim_like(const char *prog)
 {
     const char *base = strrchr(prog, '/');
@@ -68,8 +96,9 @@ static int vim_like(const char *prog)
            !strcmp(base, "vim.basic") || !strcmp(base, "vim.tiny") || !strcmp(base, "view");
 }
 
-/* Runs the editor on path; 0 when it exited successfully. */
-static int run_editor(const char *path)
+/* Runs the editor on path; 0 when it exited successfully. SIGTERM and SIGHUP stay blocked
+ * on return; *mask_out receives the mask to restore. */
+static int run_editor(const char *path, sigset_t *mask_out)
 {
     const char *ed = getenv("VISUAL");
     if (!ed || !*ed)
@@ -77,8 +106,10 @@ static int run_editor(const char *path)
     if (!ed || !*ed)
         ed = "vi";
     char *copy = strdup(ed);
-    if (!copy)
+    if (!copy) {
+        sigprocmask(SIG_BLOCK, NULL, mask_out);
         return -1;
+    }
     char *argv[EDITOR_ARGS_MAX + 8];
     size_t n = 0;
     for (char *save = NULL, *t = strtok_r(copy, " \t", &save); t && n < EDITOR_ARGS_MAX;
@@ -86,6 +117,7 @@ static int run_editor(const char *path)
         argv[n++] = t;
     if (n == 0) {
         free(copy);
+        sigprocmask(SIG_BLOCK, NULL, mask_out);
         return -1;
     }
     if (vim_like(argv[0])) {
@@ -98,25 +130,40 @@ static int run_editor(const char *path)
     }
     argv[n++] = (char *)path;
     argv[n] = NULL;
+    /* As system(3) does: while the editor runs, Ctrl-C and Ctrl-\\ are the editor's, and a
+     * SIGTERM or SIGHUP (the terminal closed) waits until peerlog has wiped the file. */
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old_int, old_quit;
+    sigset_t block, old_mask;
+    sigemptyset(&ign.sa_mask);
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    sigaction(SIGINT, &ign, &old_int);
+    sigaction(SIGQUIT, &ign, &old_quit);
+    sigprocmask(SIG_BLOCK, &block, &old_mask);
     pid_t pid = fork();
-    if (pid < 0) {
-        free(copy);
-        return -1;
-    }
     if (pid == 0) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGQUIT, &old_quit, NULL);
+        sigprocmask(SIG_SETMASK, &old_mask, NULL);
         execvp(argv[0], argv);
         fprintf(stderr, "peerlog: cannot run the editor '%s': %s\n", argv[0], strerror(errno));
         _exit(127);
     }
     free(copy);
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return -1;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+    int status = 0, rc = -1;
+    if (pid > 0) {
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        rc = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+    }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGQUIT, &old_quit, NULL);
+    *mask_out = old_mask; /* restored by the caller once the file is wiped */
+    return rc;
 }
 
-pl_secret *cli_edit(const char *initial, size_t n, int allow_non_tmpfs)
+pl_secret *cli_edit(const char *initial, size_t n, int allow_non_tmpfs, size_t max)
 {
     const char *base = getenv("XDG_RUNTIME_DIR");
     if (!is_tmpfs(base))
@@ -133,8 +180,10 @@ pl_secret *cli_edit(const char *initial, size_t n, int allow_non_tmpfs)
             base = "/tmp";
         cli_warn("the text will pass through a file on disk in %s", base);
     }
+    wipe_stale(base);
     char dir[PATH_MAX], path[PATH_MAX + 16];
-    if ((size_t)snprintf(dir, sizeof dir, "%s/peerlog-XXXXXX", base) >= sizeof dir ||
+    if ((size_t)snprintf(dir, sizeof dir, "%s/peerlog-%ld-XXXXXX", base, (long)getpid()) >=
+            sizeof dir ||
         !mkdtemp(dir)) {
         fprintf(stderr, "peerlog: cannot make a private directory in %s: %s\n", base,
                 strerror(errno));
@@ -160,12 +209,16 @@ pl_secret *cli_edit(const char *initial, size_t n, int allow_non_tmpfs)
         off += (size_t)w;
     }
     close(fd);
-    if (run_editor(path) != 0) {
+    sigset_t mask;
+    int ran = run_editor(path, &mask);
+    if (ran != 0)
         fprintf(stderr, "peerlog: the editor did not finish successfully; nothing was "
                         "written\n");
-        goto done;
-    }
-    out = cli_read_text_file(path, PL_BODY_PLAIN_MAX / 2);
+    else
+        out = cli_read_text_file(path, max);
+    wipe_dir(dir);
+    sigprocmask(SIG_SETMASK, &mask, NULL); /* a SIGTERM that came meanwhile acts now */
+    return out;
 done:
     wipe_dir(dir);
     return out;

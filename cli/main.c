@@ -330,9 +330,8 @@ int main(int argc, char **argv)
             printf("peerlog 0.1.0\n");
             return cli_finish_stdout();
         }
-        size_t nl = opt_name_len(a + 2);
-        if (strncmp(a, "--", 2) == 0 &&
-            (name_is(a + 2, nl, "vault") || name_is(a + 2, nl, "passphrase-file"))) {
+        size_t nl = strncmp(a, "--", 2) == 0 ? opt_name_len(a + 2) : 0;
+        if (nl && (name_is(a + 2, nl, "vault") || name_is(a + 2, nl, "passphrase-file"))) {
             const char *v = opt_value(NULL, argc, argv, &i, a + 2);
             if (!v)
                 return EXIT_USAGE;

@@ -22,13 +22,37 @@
 static volatile sig_atomic_t tty_fd_saved = -1;
 static struct termios tty_saved;
 
-/* Puts echo back if the person presses Ctrl-C at a hidden prompt, then dies of the signal. */
+/* Signals that end or stop peerlog at a hidden prompt; echo must come back first. */
+static const int prompt_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP};
+#define NPROMPT_SIGNALS (sizeof prompt_signals / sizeof prompt_signals[0])
+static struct sigaction prompt_old[NPROMPT_SIGNALS];
+
+/* Puts echo back if the person presses Ctrl-C (or Ctrl-\\, or closes the terminal) at a
+ * hidden prompt, then dies of the signal. Ctrl-Z is refused while the prompt hides input. */
 static void restore_tty(int sig)
 {
     if (tty_fd_saved >= 0)
         tcsetattr(tty_fd_saved, TCSAFLUSH, &tty_saved);
     signal(sig, SIG_DFL);
     raise(sig);
+}
+
+static void prompt_signals_catch(void)
+{
+    struct sigaction sa = {.sa_handler = restore_tty};
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < NPROMPT_SIGNALS; i++) {
+        struct sigaction use = sa;
+        if (prompt_signals[i] == SIGTSTP)
+            use.sa_handler = SIG_IGN;
+        sigaction(prompt_signals[i], &use, &prompt_old[i]);
+    }
+}
+
+static void prompt_signals_restore(void)
+{
+    for (size_t i = 0; i < NPROMPT_SIGNALS; i++)
+        sigaction(prompt_signals[i], &prompt_old[i], NULL);
 }
 
 int cli_have_tty(void)
@@ -86,9 +110,7 @@ static pl_secret *read_tty(const char *prompt, int echo, const char *what)
     if (!echo && tcgetattr(fd, &t) == 0) {
         tty_saved = t;
         tty_fd_saved = fd;
-        signal(SIGINT, restore_tty);
-        signal(SIGTERM, restore_tty);
-        signal(SIGHUP, restore_tty);
+        prompt_signals_catch();
         t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
         hidden = tcsetattr(fd, TCSAFLUSH, &t) == 0;
     }
@@ -102,10 +124,10 @@ static pl_secret *read_tty(const char *prompt, int echo, const char *what)
             /* nothing to do */
         }
     }
-    tty_fd_saved = -1;
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGHUP, SIG_DFL);
+    if (tty_fd_saved >= 0) {
+        tty_fd_saved = -1;
+        prompt_signals_restore();
+    }
     close(fd);
     return s;
 }
@@ -209,6 +231,11 @@ pl_secret *cli_read_secret_line(const char *file, const char *prompt)
 {
     if (file && *file)
         return nonempty(read_file_line(file, "recovery code"), "recovery code");
+    if (!cli_have_tty()) {
+        fprintf(stderr, "peerlog: no terminal to ask for the recovery code; use "
+                        "--recovery-code-file FILE\n");
+        return NULL;
+    }
     return nonempty(read_tty(prompt, 0, "recovery code"), "recovery code");
 }
 
@@ -250,8 +277,8 @@ pl_secret *cli_read_text_file(const char *path, size_t max)
             break;
         s->len += (size_t)r;
         if (s->len > max) {
-            fprintf(stderr, "peerlog: %s is longer than %zu bytes; nothing was written\n",
-                    path, max);
+            fprintf(stderr, "peerlog: the text from %s is longer than %zu bytes; nothing was "
+                            "written\n", strcmp(path, "-") ? path : "standard input", max);
             pl_secret_free(s);
             s = NULL;
             break;

@@ -14,7 +14,7 @@ static const char *const session_kinds[] = {"one-to-one", "accompaniment", "grou
 static const char *const consent_methods[] = {"written", "verbal", "digital"};
 
 #define TEXT_MAX 200u   /* name, contact, place, a theme, a reason */
-#define NOTE_MAX 100000u
+#define NOTE_MAX PL_NOTE_MAX
 
 int pl_scopes_parse(const char *list, unsigned *mask, char *bad, size_t cap)
 {

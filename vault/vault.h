@@ -17,6 +17,7 @@
 #define PL_FINGERPRINT_HEX   (2u * PL_FINGERPRINT_BYTES)
 #define PL_ID_HEX            (2u * PL_ID_BYTES)
 #define PL_NAME_MAX          200u
+#define PL_NOTE_MAX          100000u /* bytes of a session note or a journal note */
 #define PL_DOM_FINGERPRINT   "peerlog/v1/fingerprint"
 
 typedef struct pl_vault pl_vault;

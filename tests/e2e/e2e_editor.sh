@@ -31,6 +31,39 @@ expect_rc 1 "editor fails" -- env EDITOR=false "$PEERLOG" --vault "$V" \
 expect_rc 0 "log" -- pl log --json
 [ "$(json 'len(j)')" = 1 ] || fail "a failed edit wrote an entry"
 
+
+# SIGTERM while the editor is open (e.g. the terminal closes): the file is wiped before
+# peerlog dies of the signal, and nothing is written.
+cat > "$T/slow" <<'SH'
+#!/bin/sh
+printf 'half-written thought\n' >> "$1"
+echo "$1" > "$PL_ARGS_OUT"
+sleep 2
+SH
+chmod +x "$T/slow"
+EDITOR="$T/slow" PL_ARGS_OUT="$T/slowfile" "$PEERLOG" --vault "$V" --passphrase-file "$PASS" \
+  note add --edit >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 50); do [ -s "$T/slowfile" ] && break; sleep 0.1; done
+kill -TERM "$pid"
+wait "$pid"
+got=$?
+CHECKS=$((CHECKS + 1))
+[ "$got" -eq 143 ] || fail "peerlog under SIGTERM exited $got, wanted death by SIGTERM (143)"
+CHECKS=$((CHECKS + 1))
+[ -s "$T/slowfile" ] && [ ! -e "$(cat "$T/slowfile")" ] && [ ! -e "$(dirname "$(cat "$T/slowfile")")" ] ||
+  fail "the editor's file or directory survived SIGTERM"
+expect_rc 0 "log after SIGTERM" -- pl log --json
+[ "$(json 'len(j)')" = 1 ] || fail "an entry was written despite SIGTERM"
+
+# A directory left by a peerlog killed with SIGKILL is wiped by the next --edit.
+dead="$(sh -c 'echo $$')"
+stale="/dev/shm/peerlog-$dead-ABCDEF"
+mkdir -m 700 "$stale" && printf 'left behind\n' > "$stale/note.txt"
+expect_rc 0 "edit after a crash" -- env EDITOR="$T/vim" PL_ARGS_OUT="$T/args6" \
+  "$PEERLOG" --vault "$V" --passphrase-file "$PASS" note add --edit
+[ ! -e "$stale" ] || { fail "a stale editor directory was not wiped"; rm -rf "$stale"; }
+
 # What is known before writing is checked before the editor opens, so no text is lost to it.
 printf 'not it\n' > "$T/wrong"
 expect_rc 3 "wrong passphrase before the editor" -- env EDITOR="$T/vim" PL_ARGS_OUT="$T/args4" \
