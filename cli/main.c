@@ -308,17 +308,48 @@ static void harden_process(void)
     umask(077);
 }
 
+/* stdout's buffer holds what show prints (decrypted bodies, a recovery code): give it
+ * guarded, locked memory and wipe it when peerlog is done. */
+#define STDOUT_BUF 65536u
+static char *stdout_buf;
+
+static void private_stdout(void)
+{
+    stdout_buf = sodium_malloc(STDOUT_BUF);
+    if (stdout_buf && setvbuf(stdout, stdout_buf, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF,
+                              STDOUT_BUF) != 0) {
+        sodium_free(stdout_buf);
+        stdout_buf = NULL;
+    }
+}
+
+static int wipe_stdout(int rc)
+{
+    if (fflush(stdout) != 0 && rc == EXIT_OK)
+        rc = EXIT_ERROR;
+    if (stdout_buf)
+        sodium_memzero(stdout_buf, STDOUT_BUF); /* stdio keeps the pointer: not freed */
+    return rc;
+}
+
+static int run(int argc, char **argv);
+
 int main(int argc, char **argv)
 {
-    cli_ctx ctx = {0};
-    int i = 1;
-
     harden_process();
     if (sodium_init() < 0) {
         fprintf(stderr, "peerlog: cannot initialise libsodium\n");
         return EXIT_ERROR;
     }
+    private_stdout();
     pl_json_use_wiping_allocator();
+    return wipe_stdout(run(argc, argv));
+}
+
+static int run(int argc, char **argv)
+{
+    cli_ctx ctx = {0};
+    int i = 1;
 
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];

@@ -45,6 +45,10 @@ struct pl_vault {
 extern int (*pl_io_fault)(const char *op);
 
 /* keys.c */
+/* Serialises read-modify-write of keyslots (passwd, recover) with flock on the vault dir.
+ * *fd receives the descriptor to pass to keys_unlock. */
+PL_WUR pl_status keys_lock(const char *dir, int *fd, pl_err *err);
+void keys_unlock(int fd);
 PL_WUR pl_status keys_read(const char *dir, pl_keyslots *ks, pl_err *err);
 PL_WUR pl_status keys_write(const char *dir, const pl_keyslots *ks, pl_err *err);
 PL_WUR pl_status keys_make_slot(uint8_t kind, const pl_kdf_params *kdf, const uint8_t *secret,

@@ -1,6 +1,7 @@
 /* The keyslots file: reading, atomic writing, and Argon2id key derivation. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,27 @@ static int fault(const char *op)
         return 1;
     }
     return 0;
+}
+
+pl_status keys_lock(const char *dir, int *fd, pl_err *err)
+{
+    *fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*fd < 0)
+        return pl_fail(err, PL_E_NOVAULT, "no vault at %s (%s)", dir, strerror(errno));
+    while (flock(*fd, LOCK_EX) != 0)
+        if (errno != EINTR) {
+            pl_status st = pl_fail(err, PL_E_IO, "cannot lock %s: %s", dir, strerror(errno));
+            close(*fd);
+            *fd = -1;
+            return st;
+        }
+    return PL_OK;
+}
+
+void keys_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd); /* releases the flock */
 }
 
 char *pl_path(const char *dir, const char *name)

@@ -1,4 +1,5 @@
 /* Creating, opening and re-keying a vault; the owner's identity. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -62,24 +63,35 @@ pl_status vault_kdf_calibrate(unsigned target_ms, pl_kdf_params *out, pl_err *er
     return PL_OK;
 }
 
-/* Makes dir 0700 if missing; refuses a dir that already holds a vault. */
+/* Makes dir (mode 0700). An existing dir is used only when it is empty, a real directory
+ * (not a link) and ours: a vault never moves into a folder that holds other things. */
 static pl_status prepare_dir(const char *dir, pl_err *err)
 {
     struct stat sb;
-    if (mkdir(dir, 0700) != 0) {
-        if (errno != EEXIST)
-            return pl_fail(err, PL_E_IO, "cannot create %s: %s", dir, strerror(errno));
-        if (lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-            return pl_fail(err, PL_E_IO, "%s exists and is not a directory", dir);
-        char *ks = pl_path(dir, "keyslots"), *db = pl_path(dir, "vault.db");
-        int there = (ks && access(ks, F_OK) == 0) || (db && access(db, F_OK) == 0);
-        free(ks);
-        free(db);
-        if (there)
-            return pl_fail(err, PL_E_EXISTS, "%s already holds a vault; nothing was changed", dir);
-        if (chmod(dir, 0700) != 0)
-            return pl_fail(err, PL_E_IO, "cannot make %s private: %s", dir, strerror(errno));
-    }
+    if (mkdir(dir, 0700) == 0)
+        return PL_OK;
+    if (errno != EEXIST)
+        return pl_fail(err, PL_E_IO, "cannot create %s: %s", dir, strerror(errno));
+    if (lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return pl_fail(err, PL_E_IO, "%s exists and is not a directory; choose a new one", dir);
+    char *ks = pl_path(dir, "keyslots"), *db = pl_path(dir, "vault.db");
+    int there = (ks && access(ks, F_OK) == 0) || (db && access(db, F_OK) == 0);
+    free(ks);
+    free(db);
+    if (there)
+        return pl_fail(err, PL_E_EXISTS, "%s already holds a vault; nothing was changed", dir);
+    DIR *d = opendir(dir);
+    int empty = d != NULL;
+    for (struct dirent *de; d && (de = readdir(d)) != NULL;)
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            empty = 0;
+    if (d)
+        closedir(d);
+    if (!empty || sb.st_uid != geteuid())
+        return pl_fail(err, PL_E_EXISTS, "%s is not an empty directory of yours; give a new "
+                                         "directory for the vault", dir);
+    if ((sb.st_mode & 0777) != 0700 && chmod(dir, 0700) != 0)
+        return pl_fail(err, PL_E_IO, "cannot make %s private: %s", dir, strerror(errno));
     return PL_OK;
 }
 
@@ -267,8 +279,19 @@ static pl_status open_with_master(const char *dir, const uint8_t *master, pl_vau
         goto fail;
     }
     v->sec->nshared = 0;
-    if (access(dbpath, F_OK) != 0) {
+    struct stat sb;
+    if (lstat(dbpath, &sb) != 0) {
         st = pl_fail(err, PL_E_INTEGRITY, "%s is missing; restore it from a backup", dbpath);
+        goto fail;
+    }
+    if (S_ISREG(sb.st_mode) && sb.st_size == 0) { /* SQLite would start a new file in it */
+        st = pl_fail(err, PL_E_INTEGRITY, "%s is empty (damaged); restore it from a backup",
+                     dbpath);
+        goto fail;
+    }
+    if (!S_ISREG(sb.st_mode)) { /* a symlink could point SQLite's writes anywhere */
+        st = pl_fail(err, PL_E_INTEGRITY, "%s is not a regular file (a link?); restore it from "
+                                          "a backup", dbpath);
         goto fail;
     }
     if ((st = store_open(dbpath, master, 0, &v->db, err)) != PL_OK)
@@ -345,18 +368,21 @@ pl_status vault_passwd(const char *dir, const pl_secret *old_pass, const pl_secr
     pl_status st;
     if (new_pass->len == 0)
         return pl_fail(err, PL_E_INVALID, "the new passphrase is empty");
-    if ((st = keys_read(dir, &ks, err)) != PL_OK)
+    int lock;
+    if ((st = keys_lock(dir, &lock, err)) != PL_OK)
         return st;
     uint8_t *master = sodium_malloc(PL_MASTER_KEY_BYTES);
     if (!master)
-        return pl_fail(err, PL_E_NOMEM, "out of memory");
-    if ((st = keys_open_kind(&ks, PL_KS_KIND_PASSPHRASE, old_pass->p, old_pass->len, master,
-                             err)) == PL_OK &&
-        (st = check_master(dir, master, err)) == PL_OK &&
-        (st = replace_slot(&ks, PL_KS_KIND_PASSPHRASE, kdf, new_pass->p, new_pass->len, master,
-                           err)) == PL_OK)
+        st = pl_fail(err, PL_E_NOMEM, "out of memory");
+    else if ((st = keys_read(dir, &ks, err)) == PL_OK &&
+             (st = keys_open_kind(&ks, PL_KS_KIND_PASSPHRASE, old_pass->p, old_pass->len,
+                                  master, err)) == PL_OK &&
+             (st = check_master(dir, master, err)) == PL_OK &&
+             (st = replace_slot(&ks, PL_KS_KIND_PASSPHRASE, kdf, new_pass->p, new_pass->len,
+                                master, err)) == PL_OK)
         st = keys_write(dir, &ks, err);
     sodium_free(master);
+    keys_unlock(lock);
     return st;
 }
 
@@ -369,8 +395,13 @@ pl_status vault_recover(const char *dir, const char *code, const pl_secret *new_
     uint8_t rnd[PL_RECOVERY_RANDOM_BYTES];
     if (new_pass->len == 0)
         return pl_fail(err, PL_E_INVALID, "the new passphrase is empty");
-    if ((st = keys_read(dir, &ks, err)) != PL_OK)
+    int lock;
+    if ((st = keys_lock(dir, &lock, err)) != PL_OK)
         return st;
+    if ((st = keys_read(dir, &ks, err)) != PL_OK) {
+        keys_unlock(lock);
+        return st;
+    }
     uint8_t *master = sodium_malloc(PL_MASTER_KEY_BYTES);
     char *norm = sodium_malloc(PL_RECOVERY_LEN + 1), *fresh = sodium_malloc(PL_RECOVERY_LEN + 1);
     if (!master || !norm || !fresh) {
@@ -398,6 +429,7 @@ out:
     sodium_free(master);
     sodium_free(norm);
     sodium_free(fresh);
+    keys_unlock(lock);
     return st;
 }
 

@@ -33,6 +33,18 @@ expect_rc 1 "short passphrase" -- "$PEERLOG" --vault "$V" --passphrase-file "$T/
 expect_in "too short" "$ERR" "short passphrase message"
 [ ! -e "$V/keyslots" ] || fail "a refused init left a vault"
 expect_rc 2 "bad kdf" -- pl init --kdf-memory 2
+mkdir -m 1777 "$T/shared" && touch "$T/shared/other-file"
+expect_rc 1 "init into a folder holding other things" -- "$PEERLOG" --vault "$T/shared" \
+  --passphrase-file "$PASS" init "${KDF[@]}"
+expect_in "not an empty directory" "$ERR" "non-empty folder message"
+[ "$(stat -c %a "$T/shared")" = 1777 ] || fail "a refused init changed the folder's mode"
+mkdir -m 755 "$T/empty"
+expect_rc 0 "init into an empty folder" -- "$PEERLOG" --vault "$T/empty" \
+  --passphrase-file "$PASS" init "${KDF[@]}"
+[ "$(stat -c %a "$T/empty")" = 700 ] || fail "the empty folder was not made private"
+mv "$T/empty/vault.db" "$T/real.db" && ln -s "$T/real.db" "$T/empty/vault.db"
+expect_rc 4 "vault.db as a symlink" -- "$PEERLOG" --vault "$T/empty" --passphrase-file "$PASS" log
+expect_in "not a regular file" "$ERR" "symlink message"
 init_vault
 expect_in "weaker than the default" "$ERR" "weak kdf warning"
 FP="$(json 'j["fingerprint"]')"

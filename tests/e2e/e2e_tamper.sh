@@ -146,6 +146,15 @@ expect_rc 1 "a planted consent does not cover a session" -- pl session add --sub
   --minutes 30 --kind ward --date 2026-11-02
 expect_in "no consent recorded" "$ERR" "planted consent ignored"
 
+# --- vault.db emptied: refused without writing to it -----------------------------------
+make_vault
+: > "$V/vault.db"
+rm -f "$V/vault.db-wal" "$V/vault.db-shm"
+expect_rc 4 "empty vault.db" -- pl log
+expect_in "empty" "$ERR" "empty vault.db message"
+CHECKS=$((CHECKS + 1))
+[ ! -s "$V/vault.db" ] || fail "opening an empty vault.db wrote to it"
+
 # --- keyslots damaged: refused, nothing opened ------------------------------------------
 make_vault
 printf 'garbage' > "$V/keyslots"
