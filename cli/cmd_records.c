@@ -43,6 +43,11 @@ static int date_arg(const cli_command *cmd, const char *opt, const char *in,
 /* Sets key to a JSON string made from text[n]; EXIT_ERROR when it is not UTF-8. */
 static int set_text(json_t *body, const char *key, const char *text, size_t n)
 {
+    if (memchr(text, '\0', n)) {
+        fprintf(stderr, "peerlog: the %s contains a NUL byte (is it a binary file?); save it "
+                        "as plain text; nothing was written\n", key);
+        return EXIT_ERROR;
+    }
     json_t *s = json_stringn(text, n);
     if (!s) {
         fprintf(stderr, "peerlog: the %s is not UTF-8 text; nothing was written\n", key);

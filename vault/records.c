@@ -221,8 +221,10 @@ static pl_status schema_session(json_t *b, meta_set *m, pl_err *err)
             return pl_fail(err, PL_E_INVALID, "'themes' must be a list of at most 32 words");
         json_array_foreach(themes, i, t) {
             if (!json_is_string(t) || json_string_length(t) == 0 ||
-                json_string_length(t) > TEXT_MAX)
-                return pl_fail(err, PL_E_INVALID, "each theme must be non-empty text");
+                json_string_length(t) > TEXT_MAX ||
+                memchr(json_string_value(t), '\0', json_string_length(t)))
+                return pl_fail(err, PL_E_INVALID, "each theme must be text of 1 to %u bytes",
+                               TEXT_MAX);
         }
     }
     snprintf(num, sizeof num, "%lld", (long long)json_integer_value(min));

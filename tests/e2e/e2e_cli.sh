@@ -112,6 +112,15 @@ printf 'A private thought.\n' > "$T/note.txt"
 expect_rc 0 "note" -- pl note add --note-file "$T/note.txt" --json
 NOTE="$(json 'j["entry"]')"
 expect_rc 2 "note without text" -- pl note add
+printf 'a\0b' > "$T/nul"
+expect_rc 1 "note with a NUL byte" -- pl note add --note-file "$T/nul"
+expect_in "NUL byte" "$ERR" "NUL byte named"
+printf '\xff\xfe not utf-8' > "$T/latin"
+expect_rc 1 "note that is not UTF-8" -- pl note add --note-file "$T/latin"
+expect_in "not UTF-8" "$ERR" "encoding named"
+head -c 100001 /dev/zero | tr '\0' 'x' > "$T/big"
+expect_rc 1 "note over the limit" -- pl note add --note-file "$T/big"
+expect_in "longer than 100000 bytes" "$ERR" "limit named"
 printf '' > "$T/empty"
 expect_rc 1 "empty note" -- pl note add --note-file "$T/empty"
 
