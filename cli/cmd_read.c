@@ -110,7 +110,8 @@ int cmd_log(cli_ctx *ctx, int argc, char **argv)
     const cli_command cmd = {
         "log", NULL, "List entries, oldest first (headers only; nothing is decrypted).",
         "Columns: entry id (a prefix; give it to 'show', 'amend', 'retract'), time written\n"
-        "(UTC), type, citizen, then what the header says: date, kind, minutes, scopes.\n"
+        "(UTC), type, citizen, then what the header says: the date a session or consent is\n"
+        "about, kind, minutes, scopes; for amend and retract, what they change.\n"
         "\nExamples:\n"
         "  peerlog log --subject B-7K3Q-9F2M\n"
         "  peerlog log --type session --since 2026-11-01 --json\n",
@@ -326,11 +327,15 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
          NULL, &every},
     };
     const cli_command cmd = {
-        "verify", NULL, "Check the vault: every chain link, signature and body hash.",
+        "verify", NULL, "Check the vault: every chain link, body hash and key wrap, and the "
+                        "signatures.",
         "Each entry names the hash of the one before it, so checking all hashes and the\n"
         "signature of each feed's newest entry proves the whole feed; --every-signature\n"
         "checks them all. On any problem the exit code is 4 and each problem is named by\n"
-        "feed and sequence number.\n",
+        "feed and sequence number.\n"
+        "\nExamples:\n"
+        "  peerlog verify\n"
+        "  peerlog verify --every-signature --json\n",
         opts, sizeof opts / sizeof opts[0]};
     const char *pos[1];
     size_t npos;

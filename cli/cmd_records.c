@@ -256,14 +256,16 @@ static int consent_withdraw(cli_ctx *ctx, int argc, char **argv)
     const cli_opt opts[] = {
         {"subject", "PSEUDONYM", "the citizen, e.g. B-7K3Q-9F2M", &subject, NULL},
         {"scopes", "LIST", "what to withdraw (default: everything)", &scopes, NULL},
-        {"date", "DATE", "from which day (default: today)", &date, NULL},
+        {"date", "DATE", "the day the citizen withdrew (default: today)", &date, NULL},
         {"reason", "TEXT", "why, if the citizen said (stored encrypted)", &reason, NULL},
     };
     const cli_command cmd = {
         "consent withdraw", NULL, "Record that a citizen withdraws consent.",
         SCOPES_HELP
-        "\nFrom the date on, sessions needing a withdrawn scope are refused. Entries already\n"
-        "made stay; erasing them is a separate step for the coordinator.\n"
+        "\nOnce a withdrawal is recorded, no new session (of any date) needing a withdrawn\n"
+        "scope is accepted until the citizen grants it again. --date records when the\n"
+        "citizen withdrew. Entries already made stay; erasing them is a separate step for\n"
+        "the coordinator.\n"
         "\nExample:\n"
         "  peerlog consent withdraw --subject B-7K3Q-9F2M\n",
         opts, sizeof opts / sizeof opts[0]};
@@ -289,7 +291,7 @@ static int consent_withdraw(cli_ctx *ctx, int argc, char **argv)
     if (st != PL_OK)
         return cli_fail(st, &err);
     char line[96];
-    snprintf(line, sizeof line, "Consent withdrawn for %s from %s", subj, d);
+    snprintf(line, sizeof line, "Consent withdrawn for %s (dated %s)", subj, d);
     return report_entry(ctx, &e, line);
 }
 
@@ -475,7 +477,7 @@ int cmd_amend(cli_ctx *ctx, int argc, char **argv)
                *note_file = NULL, *name = NULL, *contact = NULL, *method = NULL, *until = NULL;
     int edit = 0, non_tmpfs = 0;
     const cli_opt opts[] = {
-        {"date", "DATE", "session: the corrected date", &date, NULL},
+        {"date", "DATE", "session: the corrected date; consent: its first day", &date, NULL},
         {"minutes", "N", "session: the corrected length", &minutes, NULL},
         {"kind", "KIND", "session: one-to-one, accompaniment, group or ward", &kind, NULL},
         {"place", "TEXT", "session: where", &place, NULL},

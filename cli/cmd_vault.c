@@ -8,7 +8,8 @@
 #include "cli/cli.h"
 
 #define KDF_OPTS(m, t, l)                                                                   \
-    {"kdf-memory", "MIB", "Argon2id memory in MiB (default: 256, calibrated at init)", &(m), \
+    {"kdf-memory", "MIB", "Argon2id memory in MiB (default: 256; passwd, recover: as before)", \
+     &(m),                                                                                  \
      NULL},                                                                                 \
         {"kdf-passes", "N", "Argon2id passes (default: 3 or more, about one second)", &(t),  \
          NULL},                                                                             \
@@ -64,8 +65,9 @@ int cmd_init(cli_ctx *ctx, int argc, char **argv)
     };
     const cli_command cmd = {
         "init", NULL, "Create a new vault: your identity, a passphrase and a recovery code.",
-        "The vault is a directory (default $PEERLOG_VAULT or $XDG_DATA_HOME/peerlog) holding\n"
-        "vault.db (encrypted) and keyslots. You choose a passphrase (at least 8 characters);\n"
+        "The vault is a new or empty directory (default $PEERLOG_VAULT, else\n"
+        "$XDG_DATA_HOME/peerlog, else ~/.local/share/peerlog) that will hold vault.db\n"
+        "(encrypted) and keyslots. You choose a passphrase (at least 8 bytes; a few words);\n"
         "peerlog prints a recovery code once: write it on paper and keep it away from the\n"
         "laptop. With it, 'peerlog recover' sets a new passphrase if you forget yours.\n"
         "\n"
@@ -195,7 +197,10 @@ int cmd_passwd(cli_ctx *ctx, int argc, char **argv)
         "passwd", NULL, "Change the vault's passphrase.",
         "Asks for the current passphrase, then the new one twice. Only the small keyslots\n"
         "file is rewritten (atomically); the database is not re-encrypted. Without --kdf-*\n"
-        "options the new passphrase gets the same protection cost as the old one.\n",
+        "options the new passphrase gets the same protection cost as the old one.\n"
+        "\nExamples:\n"
+        "  peerlog passwd\n"
+        "  peerlog --passphrase-file old.txt passwd --new-passphrase-file new.txt\n",
         opts, sizeof opts / sizeof opts[0]};
     const char *pos[1];
     size_t npos;
@@ -244,7 +249,10 @@ int cmd_recover(cli_ctx *ctx, int argc, char **argv)
     const cli_command cmd = {
         "recover", NULL, "Set a new passphrase with the recovery code printed at init.",
         "Type the code as written; case, spaces and dashes do not matter, and O, I and L\n"
-        "are read as 0, 1 and 1. The code can be used once: peerlog prints a new one.\n",
+        "are read as 0, 1 and 1. The code can be used once: peerlog prints a new one.\n"
+        "\nExamples:\n"
+        "  peerlog recover\n"
+        "  peerlog recover --recovery-code-file code.txt --new-passphrase-file new.txt\n",
         opts, sizeof opts / sizeof opts[0]};
     const char *pos[1];
     size_t npos;
@@ -257,10 +265,13 @@ int cmd_recover(cli_ctx *ctx, int argc, char **argv)
         return rc;
     if (cli_vault_dir(ctx) != 0)
         return EXIT_ERROR;
+    if ((!newfile || !codefile) && !cli_have_tty())
+        return cli_usage_error(&cmd, "no terminal to ask on; give --recovery-code-file FILE and "
+                                     "--new-passphrase-file FILE");
     pl_secret *code = cli_read_secret_line(codefile, "Recovery code: ");
     if (!code)
         return EXIT_ERROR;
-    pl_secret *fresh = cli_read_new_passphrase(ctx, newfile);
+    pl_secret *fresh = cli_read_new_passphrase(NULL, newfile); /* never the old source */
     if (!fresh) {
         pl_secret_free(code);
         return EXIT_ERROR;

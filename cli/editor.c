@@ -47,19 +47,34 @@ static void wipe_file(int dfd, const char *name)
     (void)unlinkat(dfd, name, 0);
 }
 
-/* Wipes every file the editor left in dir (swap files too), then removes dir. */
-static void wipe_dir(const char *dir)
+/* Wipes every file the editor left in dir and its subdirectories (swap and backup files
+ * too), then removes them. Links are removed, never followed. */
+static void wipe_tree(const char *dir, int depth)
 {
-    DIR *d = opendir(dir);
+    DIR *d = depth < 8 ? opendir(dir) : NULL;
     if (d) {
         struct dirent *de;
-        while ((de = readdir(d)) != NULL)
-            if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+        while ((de = readdir(d)) != NULL) {
+            struct stat sb;
+            char sub[PATH_MAX];
+            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                continue;
+            if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+                S_ISDIR(sb.st_mode) &&
+                (size_t)snprintf(sub, sizeof sub, "%s/%s", dir, de->d_name) < sizeof sub)
+                wipe_tree(sub, depth + 1);
+            else
                 wipe_file(dirfd(d), de->d_name);
+        }
         closedir(d);
     }
     if (rmdir(dir) != 0)
         cli_warn("could not remove the editor's directory %s: %s", dir, strerror(errno));
+}
+
+static void wipe_dir(const char *dir)
+{
+    wipe_tree(dir, 0);
 }
 
 /* Wipes directories "peerlog-PID-XXXXXX" in base left by a peerlog of ours that no longer

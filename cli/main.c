@@ -33,7 +33,7 @@ static const top_command commands[] = {
     {"retract", cmd_retract, "withdraw an entry made in error, with a reason"},
     {"log", cmd_log, "list entries"},
     {"show", cmd_show, "show one entry (the latest version; --history for all)"},
-    {"verify", cmd_verify, "check every chain, signature and body hash"},
+    {"verify", cmd_verify, "check every chain link and body hash, and the signatures"},
 };
 
 static void main_help(FILE *f)
@@ -66,9 +66,9 @@ static void main_help(FILE *f)
             "  0  ok\n"
             "  1  error (the message says what to do), e.g. a session without consent\n"
             "  2  usage: an unknown command or option, a missing argument\n"
-            "  3  wrong passphrase or recovery code, or the vault is locked by another peerlog\n"
+            "  3  wrong passphrase or recovery code, or another peerlog kept the vault busy\n"
             "  4  integrity failure: the vault is damaged or was tampered with\n"
-            "  5  access denied: this vault holds no key for that entry's body\n");
+            "  5  access denied: no key here for that entry's body, or not your entry to amend\n");
 }
 
 /* ---- option parsing ------------------------------------------------------------------- */
@@ -82,9 +82,8 @@ void cli_help(const cli_command *cmd)
         printf(" %s", cmd->args);
     if (cmd->nopts)
         printf(" [OPTIONS]");
-    printf("\n\n%s\n", cmd->summary);
-    if (cmd->nopts) {
-        printf("\nOptions:\n");
+    printf("\n\n%s\n\nOptions:\n", cmd->summary);
+    {
         for (size_t i = 0; i < cmd->nopts; i++) {
             char left[64];
             const cli_opt *o = &cmd->opts[i];

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,13 +29,22 @@ pl_status keys_lock(const char *dir, int *fd, pl_err *err)
     *fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (*fd < 0)
         return pl_fail(err, PL_E_NOVAULT, "no vault at %s (%s)", dir, strerror(errno));
-    while (flock(*fd, LOCK_EX) != 0)
-        if (errno != EINTR) {
-            pl_status st = pl_fail(err, PL_E_IO, "cannot lock %s: %s", dir, strerror(errno));
+    /* Wait up to 30 s for another passwd or recover, as SQLite waits for a busy vault. */
+    for (int tries = 0; flock(*fd, LOCK_EX | LOCK_NB) != 0; tries++) {
+        pl_status st = PL_OK;
+        if (errno == EWOULDBLOCK && tries >= 300)
+            st = pl_fail(err, PL_E_LOCKED, "the vault is busy: another peerlog is changing its "
+                                           "keys; try again in a moment");
+        else if (errno != EWOULDBLOCK && errno != EINTR)
+            st = pl_fail(err, PL_E_IO, "cannot lock %s: %s", dir, strerror(errno));
+        if (st != PL_OK) {
             close(*fd);
             *fd = -1;
             return st;
         }
+        struct timespec pause = {0, 100 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
     return PL_OK;
 }
 

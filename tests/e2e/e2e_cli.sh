@@ -198,6 +198,10 @@ printf '%s\n' "${RC,,}" | tr -d '-' | sed 's/0/O/g' > "$T/code"   # as a person 
 printf 'XXXX-XXXX-XXXX-XXXX-XXXX-XXXX\n' > "$T/badcode"
 expect_rc 3 "recover with a wrong code" -- "$PEERLOG" --vault "$V" recover \
   --recovery-code-file "$T/badcode" --new-passphrase-file "$PASS"
+expect_rc 2 "recover never takes the new passphrase from the old source" -- env \
+  PEERLOG_PASSPHRASE_FILE="$T/new" setsid "$PEERLOG" --vault "$V" recover \
+  --recovery-code-file "$T/code"
+expect_in "--new-passphrase-file" "$ERR" "recover says how to give the new passphrase"
 expect_rc 0 "recover" -- "$PEERLOG" --vault "$V" recover --recovery-code-file "$T/code" \
   --new-passphrase-file "$PASS" --json
 RC2="$(json 'j["recovery_code"]')"

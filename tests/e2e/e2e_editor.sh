@@ -25,11 +25,26 @@ case "$(tail -n1 "$T/args")" in
 esac
 [ ! -e "$(tail -n1 "$T/args")" ] || fail "the editor file was not removed"
 
+# An editor that leaves a backup directory behind: all of it is wiped.
+cat > "$T/messy" <<'SH'
+#!/bin/sh
+printf 'text\n' >> "$1"
+mkdir -p "$(dirname "$1")/backup/deeper" && cp "$1" "$(dirname "$1")/backup/deeper/copy"
+ln -s /etc/passwd "$(dirname "$1")/backup/link"
+echo "$1" > "$PL_ARGS_OUT"
+SH
+chmod +x "$T/messy"
+expect_rc 0 "an editor leaving subdirectories" -- env EDITOR="$T/messy" PL_ARGS_OUT="$T/messyfile" \
+  "$PEERLOG" --vault "$V" --passphrase-file "$PASS" note add --edit
+CHECKS=$((CHECKS + 1))
+[ ! -e "$(dirname "$(cat "$T/messyfile")")" ] || fail "the editor's subdirectories survived"
+[ -s /etc/passwd ] || fail "a link in the editor's directory was followed"
+
 # A failing editor writes nothing.
 expect_rc 1 "editor fails" -- env EDITOR=false "$PEERLOG" --vault "$V" \
   --passphrase-file "$PASS" note add --edit
 expect_rc 0 "log" -- pl log --json
-[ "$(json 'len(j)')" = 1 ] || fail "a failed edit wrote an entry"
+[ "$(json 'len(j)')" = 2 ] || fail "a failed edit wrote an entry"
 
 
 # SIGTERM while the editor is open (e.g. the terminal closes): the file is wiped before
@@ -54,7 +69,7 @@ CHECKS=$((CHECKS + 1))
 [ -s "$T/slowfile" ] && [ ! -e "$(cat "$T/slowfile")" ] && [ ! -e "$(dirname "$(cat "$T/slowfile")")" ] ||
   fail "the editor's file or directory survived SIGTERM"
 expect_rc 0 "log after SIGTERM" -- pl log --json
-[ "$(json 'len(j)')" = 1 ] || fail "an entry was written despite SIGTERM"
+[ "$(json 'len(j)')" = 2 ] || fail "an entry was written despite SIGTERM"
 
 # A directory left by a peerlog killed with SIGKILL is wiped by the next --edit.
 dead="$(sh -c 'echo $$')"
