@@ -449,7 +449,7 @@ int cmd_note(cli_ctx *ctx, int argc, char **argv)
         fprintf(stderr, "peerlog: the note is empty; nothing was written\n");
         rc = EXIT_ERROR;
     }
-    json_t *body = rc == EXIT_OK ? json_object() : NULL;
+    json_t *body = rc == EXIT_OK && text ? json_object() : NULL;
     if (rc == EXIT_OK)
         rc = body ? set_text(body, "text", (const char *)text->p, text->len) : EXIT_ERROR;
     pl_secret_free(text);
