@@ -30,6 +30,8 @@ pl_fmt_status fmt_bundle_info(const uint8_t *in, size_t n, pl_bundle_info *info)
     uint8_t magic[4], version, reserved[3];
     if (n < PL_BUNDLE_PREAMBLE)
         return PL_FMT_TRUNCATED;
+    if (n > PL_BUNDLE_MAX_BYTES)
+        return PL_FMT_TOO_BIG;
     pl_rd_init(&r, in, PL_BUNDLE_PREAMBLE);
     pl_rd_copy(&r, magic, 4);
     version = pl_rd_u8(&r);
@@ -98,6 +100,8 @@ pl_fmt_status fmt_bundle_encode(const pl_bundle_info *info, const uint8_t key[PL
         size_t rl;
         if ((st = record_encode(&entries[i], h, rec, PL_BUNDLE_RECORD_MAX, &rl)) == PL_FMT_OK)
             total += 4u + rl + PL_BUNDLE_SS_ABYTES;
+        if (total > PL_BUNDLE_MAX_BYTES) /* the caller splits the range into more bundles */
+            st = PL_FMT_TOO_BIG;
     }
     uint8_t *buf = st == PL_FMT_OK && h && rec ? malloc(total) : NULL;
     if (!buf) {

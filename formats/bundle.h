@@ -16,6 +16,7 @@
 #define PL_BUNDLE_PREAMBLE    (4u + 1u + 3u + PL_HASH_BYTES + PL_SIGN_PK_BYTES + 4u + 4u + \
                                PL_BUNDLE_SS_HEADER)
 #define PL_BUNDLE_MAX_ENTRIES 100000u
+#define PL_BUNDLE_MAX_BYTES   (256u * 1024u * 1024u) /* a file larger than this is refused */
 /* One record: header length, header, signature, body flag, wraps, body. */
 #define PL_BUNDLE_RECORD_MAX  (2u + PL_HEADER_MAX + PL_SIG_BYTES + 1u + \
                                PL_RCPT_MAX * PL_WRAP_BYTES + PL_BODY_MAX)
