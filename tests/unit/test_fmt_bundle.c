@@ -193,5 +193,7 @@ int main(void)
     uint8_t junk[PL_BUNDLE_PREAMBLE] = "PLBX";
     CHECK_EQ_INT(fmt_bundle_info(junk, sizeof junk, &got), PL_FMT_VERSION);
     CHECK_EQ_INT(fmt_bundle_info(junk, sizeof junk - 1, &got), PL_FMT_TRUNCATED);
+    /* Over the size cap: refused on the length alone, before a byte is read. */
+    CHECK_EQ_INT(fmt_bundle_info(junk, (size_t)PL_BUNDLE_MAX_BYTES + 1, &got), PL_FMT_TOO_BIG);
     return check_done("test_fmt_bundle");
 }
