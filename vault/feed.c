@@ -120,11 +120,23 @@ static pl_status append_in_txn(pl_vault *v, const pl_append_req *req, pl_entry *
 {
     pl_status st;
     pl_header *h = &out->h;
-    uint8_t hdr[PL_HEADER_MAX], wrap[PL_WRAP_BYTES];
+    uint8_t hdr[PL_HEADER_MAX];
     size_t hlen;
     int rc;
 
     memset(out, 0, sizeof *out);
+    if (req->nrcpt > PL_RCPT_EXTRA_MAX)
+        return pl_fail(err, PL_E_INVALID, "too many recipients (at most %u)",
+                       PL_RCPT_EXTRA_MAX);
+    /* Each recipient once, and never the author again (the author's wrap comes first). */
+    for (size_t i = 0; i < req->nrcpt; i++) {
+        if (sodium_memcmp(req->rcpt[i], v->id.box_pk, PL_BOX_PK_BYTES) == 0)
+            return pl_fail(err, PL_E_INVALID, "the author is always a recipient; do not list "
+                                              "them again");
+        for (size_t j = 0; j < i; j++)
+            if (sodium_memcmp(req->rcpt[i], req->rcpt[j], PL_BOX_PK_BYTES) == 0)
+                return pl_fail(err, PL_E_INVALID, "a recipient is listed twice");
+    }
     if ((st = prepare(v, &v->st_head,
                       "SELECT seq, id FROM entries WHERE feed = ? ORDER BY seq DESC LIMIT 1",
                       err)) != PL_OK)
@@ -157,38 +169,53 @@ static pl_status append_in_txn(pl_vault *v, const pl_append_req *req, pl_entry *
     snprintf(h->meta, sizeof h->meta, "%s", req->meta ? req->meta : "");
     h->meta_len = (uint16_t)strlen(h->meta);
     memcpy(h->box_pk, v->id.box_pk, PL_BOX_PK_BYTES);
-    h->nrcpt = 1;
+    h->nrcpt = (uint8_t)(1u + req->nrcpt);
     memcpy(h->rcpt[0], v->id.box_pk, PL_BOX_PK_BYTES);
+    if (req->nrcpt)
+        memcpy(h->rcpt[1], req->rcpt, (size_t)req->nrcpt * PL_BOX_PK_BYTES);
     if (req->body_len > PL_BODY_PLAIN_MAX)
         return pl_fail(err, PL_E_INVALID, "the record is larger than %u bytes", PL_BODY_PLAIN_MAX);
     h->body_len = (uint32_t)(req->body_len + PL_BODY_OVERHEAD);
 
-    /* Encrypt under a fresh key, wrapped to the recipients (for now the owner). */
+    /* Encrypt under a fresh key, wrapped to each recipient: the author first. */
     uint8_t *body = malloc(h->body_len);
+    size_t nwrap = (size_t)h->nrcpt * PL_WRAP_BYTES;
+    uint8_t *wrap = malloc(nwrap);
     uint8_t *rnd = v->sec->append_rnd, *key = rnd;
     const uint8_t *body_nonce = rnd + PL_KEY_BYTES;
     const uint8_t *wrap_nonce = body_nonce + PL_BODY_NONCE_BYTES;
     const uint8_t *shared;
-    if (!body)
+    if (!body || !wrap) {
+        free(body);
+        free(wrap);
         return pl_fail(err, PL_E_NOMEM, "out of memory");
+    }
     randombytes_buf(rnd, sizeof v->sec->append_rnd);
     st = PL_OK;
     if (fmt_body_seal_nonce(key, h->feed, h->seq, body_nonce, req->body, req->body_len, body) !=
         PL_FMT_OK)
         st = pl_fail(err, PL_E_INVALID, "the record is too large");
-    else if (feed_shared_key(v, h->rcpt[0], &shared) != PL_OK)
-        st = pl_fail(err, PL_E_INTEGRITY, "the recipient key is invalid");
-    else
-        fmt_wrap_seal_nonce(shared, key, wrap_nonce, wrap);
+    for (size_t i = 0; st == PL_OK && i < h->nrcpt; i++) {
+        if (feed_shared_key(v, h->rcpt[i], &shared) != PL_OK) {
+            st = pl_fail(err, PL_E_INVALID, "recipient %zu's key is not a usable public key", i);
+            break;
+        }
+        if (i == 0) /* the drawn wrap nonce; the others fresh (same key, distinct pairs) */
+            fmt_wrap_seal_nonce(shared, key, wrap_nonce, wrap);
+        else
+            fmt_wrap_seal(shared, key, wrap + i * PL_WRAP_BYTES);
+    }
     sodium_memzero(rnd, sizeof v->sec->append_rnd);
     if (st != PL_OK) {
         free(body);
+        free(wrap);
         return st;
     }
     fmt_body_hash(body, h->body_len, h->body_hash);
     pl_fmt_status fs = fmt_header_encode(h, hdr, sizeof hdr, &hlen);
     if (fs != PL_FMT_OK) {
         free(body);
+        free(wrap);
         return pl_fail(err, PL_E_INVALID, "the entry header is invalid: %s", fmt_status_str(fs));
     }
     fmt_entry_id(hdr, hlen, out->id);
@@ -201,6 +228,7 @@ static pl_status append_in_txn(pl_vault *v, const pl_append_req *req, pl_entry *
                       " header, sig, wraps, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                       err)) != PL_OK) {
         free(body);
+        free(wrap);
         return st;
     }
     sqlite3_stmt *q = v->st_insert;
@@ -216,12 +244,13 @@ static pl_status append_in_txn(pl_vault *v, const pl_append_req *req, pl_entry *
         sqlite3_bind_blob(q, 8, h->refs[0], PL_ID_BYTES, SQLITE_STATIC);
     sqlite3_bind_blob(q, 9, hdr, (int)hlen, SQLITE_STATIC);
     sqlite3_bind_blob(q, 10, out->sig, PL_SIG_BYTES, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 11, wrap, sizeof wrap, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 11, wrap, (int)nwrap, SQLITE_STATIC);
     sqlite3_bind_blob(q, 12, body, (int)h->body_len, SQLITE_STATIC);
     rc = sqlite3_step(q);
     sqlite3_reset(q);
     sqlite3_clear_bindings(q);
     free(body);
+    free(wrap);
     if (rc != SQLITE_DONE)
         return store_fail(v->db, rc, "writing the entry", err);
     memcpy(v->last_id, out->id, PL_ID_BYTES);
@@ -361,6 +390,26 @@ pl_status vault_find(pl_vault *v, const char *prefix, pl_entry *out, pl_err *err
     return st;
 }
 
+static int held_index(const pl_vault *v, const uint8_t *pk);
+
+/* The shared key with which this vault opens wrap i of h: as the author (any wrap), as a
+ * recipient by its own box key, or by a key it holds. PL_E_ACCESS: wrap i is for someone
+ * else; PL_E_INTEGRITY: it is ours but a key involved is unusable. */
+static pl_status wrap_key(pl_vault *v, const pl_header *h, size_t i, const uint8_t **shared)
+{
+    if (sodium_memcmp(h->box_pk, v->id.box_pk, PL_BOX_PK_BYTES) == 0)
+        return feed_shared_key(v, h->rcpt[i], shared);
+    if (sodium_memcmp(h->rcpt[i], v->id.box_pk, PL_BOX_PK_BYTES) == 0)
+        return feed_shared_key(v, h->box_pk, shared);
+    int j = held_index(v, h->rcpt[i]);
+    if (j < 0)
+        return PL_E_ACCESS;
+    if (crypto_box_beforenm(v->sec->held_shared, h->box_pk, v->sec->held_sk[j]) != 0)
+        return PL_E_INTEGRITY;
+    *shared = v->sec->held_shared;
+    return PL_OK;
+}
+
 pl_status vault_body(pl_vault *v, const pl_entry *e, json_t **out, pl_err *err)
 {
     sqlite3_stmt *q = NULL;
@@ -396,19 +445,20 @@ pl_status vault_body(pl_vault *v, const pl_entry *e, json_t **out, pl_err *err)
         st = pl_fail(err, PL_E_INTEGRITY, "the body does not match its header (hash)");
         goto out;
     }
-    /* Which wrap can this vault open? As author, any; as a recipient, its own. */
-    const uint8_t *peer = NULL, *wrap = NULL, *shared = NULL;
-    int author = sodium_memcmp(h->box_pk, v->id.box_pk, PL_BOX_PK_BYTES) == 0;
-    for (size_t i = 0; i < h->nrcpt && !wrap; i++) {
-        if (author) {
-            peer = h->rcpt[i];
+    /* Which wrap can this vault open? As author, any; else one addressed to its own key
+     * or to a key it holds. */
+    const uint8_t *wrap = NULL, *shared = NULL;
+    int found = 0;
+    for (size_t i = 0; i < h->nrcpt && !found; i++) {
+        pl_status ws = wrap_key(v, h, i, &shared);
+        if (ws == PL_OK) {
             wrap = wraps + i * PL_WRAP_BYTES;
-        } else if (sodium_memcmp(h->rcpt[i], v->id.box_pk, PL_BOX_PK_BYTES) == 0) {
-            peer = h->box_pk;
-            wrap = wraps + i * PL_WRAP_BYTES;
+            found = 1;
+        } else if (ws != PL_E_ACCESS) {
+            found = -1;
         }
     }
-    if (!wrap) {
+    if (found == 0) {
         st = pl_fail(err, PL_E_ACCESS, "this body is not readable by your roles");
         goto out;
     }
@@ -418,8 +468,9 @@ pl_status vault_body(pl_vault *v, const pl_entry *e, json_t **out, pl_err *err)
         st = pl_fail(err, PL_E_NOMEM, "out of memory");
         goto out;
     }
-    /* The wrap is addressed to this vault's key: when it does not open, it was damaged. */
-    if (feed_shared_key(v, peer, &shared) != PL_OK || fmt_wrap_open(shared, wrap, key) != PL_FMT_OK) {
+    /* The wrap is addressed to a key this vault holds: when it does not open, it was
+     * damaged (or the author's key is unusable). */
+    if (found < 0 || fmt_wrap_open(shared, wrap, key) != PL_FMT_OK) {
         st = pl_fail(err, PL_E_INTEGRITY, "the key wrap of this body is damaged; run "
                                           "'peerlog verify'");
         goto out;
@@ -444,18 +495,123 @@ out:
 
 pl_status feed_wraps_check(pl_vault *v, const pl_header *h, const uint8_t *wraps)
 {
-    int author = sodium_memcmp(h->box_pk, v->id.box_pk, PL_BOX_PK_BYTES) == 0;
     pl_status st = PL_OK;
     uint8_t *key = v->sec->append_rnd; /* guarded scratch, wiped below */
     for (size_t i = 0; i < h->nrcpt && st == PL_OK; i++) {
-        const uint8_t *peer = author ? h->rcpt[i] : h->box_pk, *shared;
-        if (!author && sodium_memcmp(h->rcpt[i], v->id.box_pk, PL_BOX_PK_BYTES) != 0)
-            continue;
-        if (feed_shared_key(v, peer, &shared) != PL_OK ||
-            fmt_wrap_open(shared, wraps + i * PL_WRAP_BYTES, key) != PL_FMT_OK)
+        const uint8_t *shared;
+        pl_status ws = wrap_key(v, h, i, &shared);
+        if (ws == PL_E_ACCESS)
+            continue; /* not for this vault */
+        if (ws != PL_OK || fmt_wrap_open(shared, wraps + i * PL_WRAP_BYTES, key) != PL_FMT_OK)
             st = PL_E_INTEGRITY;
     }
     sodium_memzero(key, PL_KEY_BYTES);
+    return st;
+}
+
+/* ---- held keys ---------------------------------------------------------------------- */
+
+#define HELD_AD_BYTES (sizeof PL_DOM_HELD + PL_BOX_PK_BYTES)
+#define HELD_SEALED   (PL_BODY_NONCE_BYTES + PL_BOX_SK_BYTES + PL_BODY_TAG_BYTES)
+_Static_assert(HELD_SEALED == 72, "held_keys.sealed as in formats/vault.md");
+
+static void held_ad(const uint8_t pk[PL_BOX_PK_BYTES], uint8_t ad[HELD_AD_BYTES])
+{
+    memcpy(ad, PL_DOM_HELD, sizeof PL_DOM_HELD);
+    memcpy(ad + sizeof PL_DOM_HELD, pk, PL_BOX_PK_BYTES);
+}
+
+/* 1 when sk is the X25519 secret key of pk. */
+static int held_pair_ok(const uint8_t *pk, const uint8_t *sk)
+{
+    uint8_t derived[PL_BOX_PK_BYTES];
+    int ok = crypto_scalarmult_base(derived, sk) == 0 &&
+             sodium_memcmp(derived, pk, PL_BOX_PK_BYTES) == 0;
+    sodium_memzero(derived, sizeof derived);
+    return ok;
+}
+
+static int held_index(const pl_vault *v, const uint8_t *pk)
+{
+    for (unsigned j = 0; j < v->sec->nheld; j++)
+        if (sodium_memcmp(v->sec->held_pk[j], pk, PL_BOX_PK_BYTES) == 0)
+            return (int)j;
+    return -1;
+}
+
+unsigned vault_keys_held(const pl_vault *v)
+{
+    return v->sec->nheld;
+}
+
+pl_status vault_key_hold(pl_vault *v, const uint8_t pk[PL_BOX_PK_BYTES],
+                         const uint8_t sk[PL_BOX_SK_BYTES], const char *label, pl_err *err)
+{
+    uint8_t sealed[HELD_SEALED], ad[HELD_AD_BYTES];
+    if (!held_pair_ok(pk, sk))
+        return pl_fail(err, PL_E_INVALID, "the secret key does not belong to that public key");
+    if (held_index(v, pk) >= 0 || sodium_memcmp(pk, v->id.box_pk, PL_BOX_PK_BYTES) == 0)
+        return PL_OK;
+    if (v->sec->nheld == PL_HELD_MAX)
+        return pl_fail(err, PL_E_INVALID, "this vault holds %u keys already", PL_HELD_MAX);
+    held_ad(pk, ad);
+    randombytes_buf(sealed, PL_BODY_NONCE_BYTES);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(sealed + PL_BODY_NONCE_BYTES, NULL, sk,
+                                               PL_BOX_SK_BYTES, ad, sizeof ad, NULL, sealed,
+                                               v->sec->held_kek);
+    sqlite3_stmt *q = NULL;
+    int rc = sqlite3_prepare_v2(v->db, "INSERT INTO held_keys(pk, label, sealed) VALUES (?,?,?)",
+                                -1, &q, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_blob(q, 1, pk, PL_BOX_PK_BYTES, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, label ? label : "", -1, SQLITE_STATIC);
+        sqlite3_bind_blob(q, 3, sealed, sizeof sealed, SQLITE_STATIC);
+        rc = sqlite3_step(q);
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE)
+        return store_fail(v->db, rc, "storing a key", err);
+    memcpy(v->sec->held_pk[v->sec->nheld], pk, PL_BOX_PK_BYTES);
+    memcpy(v->sec->held_sk[v->sec->nheld], sk, PL_BOX_SK_BYTES);
+    v->sec->nheld++;
+    return PL_OK;
+}
+
+pl_status feed_load_held(pl_vault *v, const uint8_t *master, pl_err *err)
+{
+    uint8_t ad[HELD_AD_BYTES];
+    pl_status st = PL_OK;
+    crypto_kdf_derive_from_key(v->sec->held_kek, PL_KEY_BYTES, PL_SUBKEY_HELD, PL_KDF_CONTEXT,
+                               master);
+    v->sec->nheld = 0;
+    sqlite3_stmt *q = NULL;
+    int rc = sqlite3_prepare_v2(v->db, "SELECT pk, sealed FROM held_keys ORDER BY n", -1, &q,
+                                NULL);
+    if (rc != SQLITE_OK)
+        return store_fail(v->db, rc, "reading held keys", err);
+    while (st == PL_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const uint8_t *pk = sqlite3_column_blob(q, 0), *sealed = sqlite3_column_blob(q, 1);
+        unsigned j = v->sec->nheld;
+        if (j == PL_HELD_MAX || sqlite3_column_bytes(q, 0) != PL_BOX_PK_BYTES ||
+            sqlite3_column_bytes(q, 1) != HELD_SEALED) {
+            st = pl_fail(err, PL_E_INTEGRITY, "a held key in vault.db is damaged");
+            break;
+        }
+        held_ad(pk, ad);
+        if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+                v->sec->held_sk[j], NULL, NULL, sealed + PL_BODY_NONCE_BYTES,
+                HELD_SEALED - PL_BODY_NONCE_BYTES, ad, sizeof ad, sealed, v->sec->held_kek) != 0 ||
+            !held_pair_ok(pk, v->sec->held_sk[j])) {
+            sodium_memzero(v->sec->held_sk[j], PL_BOX_SK_BYTES);
+            st = pl_fail(err, PL_E_INTEGRITY, "a held key in vault.db failed authentication");
+            break;
+        }
+        memcpy(v->sec->held_pk[j], pk, PL_BOX_PK_BYTES);
+        v->sec->nheld++;
+    }
+    sqlite3_finalize(q);
+    if (st == PL_OK && rc != SQLITE_DONE)
+        st = store_fail(v->db, rc, "reading held keys", err);
     return st;
 }
 

@@ -11,6 +11,8 @@
 #define PL_KDF_CONTEXT     "plvault1" /* crypto_kdf context, 8 bytes */
 #define PL_SUBKEY_DB       1u         /* SQLCipher raw key */
 #define PL_SUBKEY_IDENTITY 2u         /* wraps the identity's secret keys in vault.db */
+#define PL_SUBKEY_HELD     3u         /* seals held keys (role and member keys) in vault.db */
+#define PL_DOM_HELD        "peerlog/v1/held-key"
 #define PL_DOM_IDENTITY    "peerlog/v1/identity-secrets"
 #define PL_SCHEMA_VERSION  1
 #define PL_SHARED_CACHE    8u
@@ -26,6 +28,13 @@ typedef struct {
      * randombytes call, and wipes them once the body is sealed and the key wrapped: guarded
      * memory without a sodium_malloc (mmap, mprotect, munmap) per entry. */
     uint8_t append_rnd[PL_KEY_BYTES + PL_BODY_NONCE_BYTES + PL_WRAP_NONCE_BYTES];
+    /* Keys granted to this vault besides its own box key (vault_key_hold), the key that
+     * seals them in vault.db, and scratch for a shared key computed with one of them. */
+    uint8_t held_pk[PL_HELD_MAX][PL_BOX_PK_BYTES];
+    uint8_t held_sk[PL_HELD_MAX][PL_BOX_SK_BYTES];
+    unsigned nheld;
+    uint8_t held_kek[PL_KEY_BYTES];
+    uint8_t held_shared[PL_KEY_BYTES];
 } pl_vault_secrets;
 
 struct pl_vault {
@@ -78,6 +87,8 @@ PL_WUR pl_status feed_shared_key(pl_vault *v, const uint8_t peer[PL_BOX_PK_BYTES
  * own as a recipient): PL_E_INTEGRITY when one does not. The body key is wiped. */
 PL_WUR pl_status feed_wraps_check(pl_vault *v, const pl_header *h, const uint8_t *wraps);
 void pl_date_of_ms(int64_t ms, char out[PL_DATE_LEN + 1]);
+/* Loads the held keys from vault.db into v->sec (after the identity). */
+PL_WUR pl_status feed_load_held(pl_vault *v, const uint8_t *master, pl_err *err);
 /* The date an entry is about: its metadata's date, else the UTC date of its time. */
 void feed_entry_date(const pl_header *h, char out[PL_DATE_LEN + 1]);
 

@@ -279,6 +279,7 @@ static pl_status open_with_master(const char *dir, const uint8_t *master, pl_vau
         goto fail;
     }
     v->sec->nshared = 0;
+    v->sec->nheld = 0;
     struct stat sb;
     if (lstat(dbpath, &sb) != 0) {
         st = pl_fail(err, PL_E_INTEGRITY, "%s is missing; restore it from a backup", dbpath);
@@ -296,7 +297,8 @@ static pl_status open_with_master(const char *dir, const uint8_t *master, pl_vau
     }
     if ((st = store_open(dbpath, master, 0, &v->db, err)) != PL_OK)
         goto fail;
-    if ((st = load_identity(v, master, err)) != PL_OK)
+    if ((st = load_identity(v, master, err)) != PL_OK ||
+        (st = feed_load_held(v, master, err)) != PL_OK)
         goto fail;
     free(dbpath);
     *out = v;

@@ -18,6 +18,8 @@
 #define PL_ID_HEX            (2u * PL_ID_BYTES)
 #define PL_NAME_MAX          200u
 #define PL_NOTE_MAX          100000u /* bytes of a session note or a journal note */
+#define PL_HELD_MAX          64u     /* role and member keys one vault can hold */
+#define PL_RCPT_EXTRA_MAX    (PL_RCPT_MAX - 1u)
 #define PL_DOM_FINGERPRINT   "peerlog/v1/fingerprint"
 
 typedef struct pl_vault pl_vault;
@@ -179,6 +181,17 @@ typedef struct {
  * feed's head (every signature when every_sig). PL_E_INTEGRITY when anything is wrong. */
 PL_WUR pl_status vault_verify(pl_vault *v, int every_sig, pl_verify_report *rep, pl_err *err);
 
+/* ---- held keys ---------------------------------------------------------------------- */
+
+/* Keeps an X25519 key pair granted to this vault (a role or member key) so that bodies
+ * wrapped to pk can be read. The secret key is sealed in vault.db under a subkey of the
+ * master key. Holding a key twice is a no-op. PL_E_INVALID when sk does not give pk. */
+PL_WUR pl_status vault_key_hold(pl_vault *v, const uint8_t pk[PL_BOX_PK_BYTES],
+                                const uint8_t sk[PL_BOX_SK_BYTES], const char *label,
+                                pl_err *err);
+/* How many keys this vault holds besides its own. */
+unsigned vault_keys_held(const pl_vault *v);
+
 /* ---- low level (tests, benchmarks) --------------------------------------------------- */
 
 typedef struct {
@@ -187,6 +200,9 @@ typedef struct {
     const uint8_t (*refs)[PL_ID_BYTES];
     uint8_t nrefs;
     const char *meta; /* canonical metadata, "" for none */
+    /* Recipients besides the author (role keys, a person concerned): each gets a wrap. */
+    const uint8_t (*rcpt)[PL_BOX_PK_BYTES];
+    uint8_t nrcpt;
     const uint8_t *body;
     size_t body_len;
     int64_t time_ms; /* 0: now */

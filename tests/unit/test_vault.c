@@ -9,6 +9,9 @@
 #include "tests/unit/check.h"
 #include "vault/vault.h"
 
+#define SQLITE_HAS_CODEC 1
+#include <sqlite3.h>
+
 static const pl_kdf_params small_kdf = {8u * 1024u, 1u, 1u};
 
 static pl_secret *secret_of(const char *s)
@@ -32,6 +35,114 @@ static int count_cb(void *ctx, const pl_entry *e)
     (void)e;
     (*(int *)ctx)++;
     return 0;
+}
+
+/* Copies every entry of src's database into dst's, as an import will (tests only). */
+static int copy_entries(pl_vault *src, pl_vault *dst)
+{
+    static const char cols[] = "feed, seq, id, type, subject, time_ms, date, ref0, header, "
+                               "sig, wraps, body";
+    char sql[256];
+    sqlite3_stmt *q = NULL, *ins = NULL;
+    snprintf(sql, sizeof sql, "SELECT %s FROM entries", cols);
+    int rc = sqlite3_prepare_v2(vault_db(src), sql, -1, &q, NULL);
+    snprintf(sql, sizeof sql, "INSERT INTO entries(%s) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", cols);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(vault_db(dst), sql, -1, &ins, NULL);
+    while (rc == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW) {
+        for (int c = 0; c < 12; c++)
+            sqlite3_bind_value(ins, c + 1, sqlite3_column_value(q, c));
+        rc = sqlite3_step(ins) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+        sqlite3_reset(ins);
+    }
+    sqlite3_finalize(q);
+    sqlite3_finalize(ins);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int find_note_of(void *ctx, const pl_entry *e)
+{
+    pl_entry *out = ctx;
+    if (!strcmp(e->h.type, "note") && e->h.nrcpt == 2)
+        *out = *e;
+    return 0;
+}
+
+/* Bodies wrapped to more than the author: a role key another vault holds can read them. */
+static void test_recipients(const char *base, pl_secret *pass)
+{
+    char da[96], db[96], rec[PL_RECOVERY_LEN + 1];
+    pl_err err;
+    pl_vault *a = NULL, *b = NULL;
+    uint8_t rpk[32], rsk[32], zero[32] = {0};
+    snprintf(da, sizeof da, "%s/a", base);
+    snprintf(db, sizeof db, "%s/b", base);
+    CHECK_EQ_INT(vault_init(da, "A", pass, &small_kdf, rec, NULL, &err), PL_OK);
+    CHECK_EQ_INT(vault_init(db, "B", pass, &small_kdf, rec, NULL, &err), PL_OK);
+    CHECK_EQ_INT(vault_open(da, pass, &a, &err), PL_OK);
+    CHECK_EQ_INT(vault_open(db, pass, &b, &err), PL_OK);
+    if (!a || !b)
+        return;
+    crypto_box_keypair(rpk, rsk); /* a role key, as a coordinator would make it */
+
+    static const char text[] = "{\"text\":\"for the role\"}";
+    const uint8_t (*one)[32] = (const uint8_t(*)[32])rpk;
+    pl_append_req req = {.type = "note", .meta = "", .body = (const uint8_t *)text,
+                         .body_len = sizeof text - 1, .rcpt = one, .nrcpt = 1};
+    pl_entry e;
+    CHECK_EQ_INT(vault_append(b, &req, &e, &err), PL_OK);
+    CHECK_EQ_INT(e.h.nrcpt, 2);
+    pl_identity idb;
+    vault_identity(b, &idb);
+    /* bad recipient lists are refused */
+    uint8_t two[2][32];
+    memcpy(two[0], rpk, 32);
+    memcpy(two[1], rpk, 32);
+    req.rcpt = (const uint8_t(*)[32])two;
+    req.nrcpt = 2;
+    CHECK_EQ_INT(vault_append(b, &req, &e, &err), PL_E_INVALID);
+    req.rcpt = (const uint8_t(*)[32])idb.box_pk;
+    req.nrcpt = 1;
+    CHECK_EQ_INT(vault_append(b, &req, &e, &err), PL_E_INVALID);
+    req.rcpt = (const uint8_t(*)[32])zero;
+    CHECK_EQ_INT(vault_append(b, &req, &e, &err), PL_E_INVALID);
+    pl_verify_report rep;
+    CHECK_EQ_INT(vault_verify(b, 1, &rep, &err), PL_OK);
+
+    /* B's entry reaches A. Without the role key A cannot read it; with it, A can. */
+    CHECK_EQ_INT(copy_entries(b, a), 0);
+    pl_entry theirs;
+    memset(&theirs, 0, sizeof theirs);
+    pl_filter all = {0};
+    CHECK_EQ_INT(vault_log(a, &all, find_note_of, &theirs, &err), PL_OK);
+    CHECK_EQ_INT(theirs.h.nrcpt, 2);
+    json_t *body = NULL;
+    CHECK_EQ_INT(vault_body(a, &theirs, &body, &err), PL_E_ACCESS);
+    CHECK_EQ_INT(vault_key_hold(a, rpk, zero, "guide/1", &err), PL_E_INVALID);
+    CHECK_EQ_INT(vault_key_hold(a, rpk, rsk, "guide/1", &err), PL_OK);
+    CHECK_EQ_INT(vault_key_hold(a, rpk, rsk, "guide/1", &err), PL_OK); /* again: no-op */
+    CHECK_EQ_INT(vault_keys_held(a), 1);
+    CHECK_EQ_INT(vault_body(a, &theirs, &body, &err), PL_OK);
+    CHECK(body && !strcmp(json_string_value(json_object_get(body, "text")), "for the role"));
+    json_decref(body);
+    body = NULL;
+    vault_close(a);
+    a = NULL;
+    /* The held key is kept, sealed, across opening the vault again. */
+    CHECK_EQ_INT(vault_open(da, pass, &a, &err), PL_OK);
+    if (!a)
+        fprintf(stderr, "reopen: %s\n", err.msg);
+    if (a) {
+        CHECK_EQ_INT(vault_keys_held(a), 1);
+        CHECK_EQ_INT(vault_body(a, &theirs, &body, &err), PL_OK);
+        json_decref(body);
+        /* verify opens the wrap it can (none damaged) and reports the foreign feed */
+        CHECK_EQ_INT(vault_verify(a, 1, &rep, &err), PL_E_INTEGRITY);
+        CHECK_EQ_INT(rep.nproblems, 1);
+        CHECK(strstr(rep.problem[0].what, "not this vault's owner's") != NULL);
+    }
+    vault_close(a);
+    vault_close(b);
 }
 
 int main(void)
@@ -177,6 +288,8 @@ int main(void)
         CHECK_EQ_INT(vault_verify(v, 1, &rep, &err), PL_OK);
         vault_close(v);
     }
+
+    test_recipients(tmpl, pass);
 
     pl_secret_free(pass);
     pl_secret_free(wrong);
