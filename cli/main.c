@@ -33,6 +33,7 @@ static const top_command commands[] = {
     {"retract", cmd_retract, "withdraw an entry made in error, with a reason"},
     {"log", cmd_log, "list entries"},
     {"show", cmd_show, "show one entry (the latest version; --history for all)"},
+    {"org", cmd_org, "'org init' starts an organisation; 'org show' describes it"},
     {"verify", cmd_verify, "check every chain link and body hash, and the signatures"},
 };
 

@@ -192,6 +192,36 @@ PL_WUR pl_status vault_key_hold(pl_vault *v, const uint8_t pk[PL_BOX_PK_BYTES],
 /* How many keys this vault holds besides its own. */
 unsigned vault_keys_held(const pl_vault *v);
 
+/* ---- organisation (formats/org.md; issue 3 in progress) ------------------------------ */
+
+#define PL_ROLES                4u /* coordinator, guide, supervisor, auditor */
+#define PL_DOM_ORG_FINGERPRINT  "peerlog/v1/org-fingerprint"
+
+typedef struct {
+    char role[16];
+    uint32_t epoch;
+    uint8_t pk[PL_BOX_PK_BYTES];
+} pl_org_key;
+
+typedef struct {
+    char name[PL_NAME_MAX + 1];
+    uint8_t id[PL_ID_BYTES];                  /* the genesis entry's id */
+    char fingerprint[PL_FINGERPRINT_HEX + 1]; /* read aloud to a joining member */
+    uint8_t coordinator[PL_SIGN_PK_BYTES];    /* the genesis author's feed */
+    uint8_t member_pk[PL_BOX_PK_BYTES];       /* the member key (epoch 1) */
+    pl_org_key keys[PL_ROLES];
+    unsigned nkeys;
+} pl_org;
+
+/* Starts an organisation with this vault's owner as first coordinator: a genesis entry
+ * (name, default policy, member key) and a key announcement per role, all in one
+ * transaction; the new keys are held by this vault. Needs a vault with no entries yet. */
+PL_WUR pl_status vault_org_init(pl_vault *v, const char *name, pl_org *out, pl_err *err);
+/* The organisation this vault belongs to; PL_E_NOTFOUND when none. */
+PL_WUR pl_status vault_org(pl_vault *v, pl_org *out, pl_err *err);
+/* The first 16 bytes of BLAKE2b-256(PL_DOM_ORG_FINGERPRINT "\0" || id), as hex. */
+void vault_org_fingerprint(const uint8_t id[PL_ID_BYTES], char out[PL_FINGERPRINT_HEX + 1]);
+
 /* ---- low level (tests, benchmarks) --------------------------------------------------- */
 
 typedef struct {

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# org init and org show (issue 3, first part): the genesis, the keys, the fingerprint, and
+# the refusals around them.
+. "$(dirname "$0")/lib.sh"
+init_vault
+expect_rc 1 "org show before any organisation" -- pl org show
+expect_in "belongs to no organisation" "$ERR" "no organisation message"
+expect_rc 2 "org init without a name" -- pl org init
+expect_rc 2 "org without a subcommand" -- pl org
+expect_rc 0 "org init --help" -- "$PEERLOG" org init --help
+expect_in "fingerprint" "$OUT" "org init help explains the fingerprint"
+
+expect_rc 0 "org init" -- pl org init --name "Peer support Aarhus" --json
+ORG="$(json 'j["id"]')"
+FP="$(json 'j["fingerprint"]')"
+[[ "$ORG" =~ ^[0-9a-f]{64}$ ]] || fail "org id: $ORG"
+[[ "$FP" =~ ^[0-9a-f]{32}$ ]] || fail "org fingerprint: $FP"
+# The fingerprint is BLAKE2b-128 of the domain and the id (formats/org.md §1).
+want="$(python3 -c 'import hashlib,sys; print(hashlib.blake2b(b"peerlog/v1/org-fingerprint\0" + bytes.fromhex(sys.argv[1]), digest_size=16).hexdigest())' "$ORG")"
+[ "$FP" = "$want" ] || fail "fingerprint $FP is not BLAKE2b-128 of the id ($want)"
+
+expect_rc 0 "org show --json" -- pl org show --json
+[ "$(json 'j["fingerprint"]')" = "$FP" ] || fail "org show fingerprint"
+[ "$(json 'j["name"]')" = "Peer support Aarhus" ] || fail "org show name"
+[ "$(json 'sorted(k["role"] for k in j["keys"])')" = \
+  "['auditor', 'coordinator', 'guide', 'supervisor']" ] || fail "one key per role: $OUT"
+[ "$(json 'j["members"][0]["roles"]')" = "['coordinator']" ] || fail "first coordinator"
+expect_rc 0 "id" -- pl id --json
+[ "$(json 'j["feed"]')" = "$(pl org show --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["members"][0]["feed"])')" ] ||
+  fail "the coordinator is this vault's feed"
+expect_rc 0 "org show text" -- pl org show
+expect_in "${FP:0:4} ${FP:4:4}" "$OUT" "fingerprint in groups of four"
+
+# The genesis and the key announcements are ordinary signed entries.
+expect_rc 0 "log" -- pl log --json
+[ "$(json '[e["type"] for e in j]')" = \
+  "['org.genesis', 'key.rotate', 'key.rotate', 'key.rotate', 'key.rotate']" ] ||
+  fail "entries: $OUT"
+[ "$(json 'j[0]["id"]')" = "$ORG" ] || fail "the org id is the genesis entry id"
+expect_rc 0 "show genesis" -- pl show "$ORG" --json
+[ "$(json 'j["body"]["name"]')" = "Peer support Aarhus" ] || fail "genesis body name"
+[ "$(json 'j["body"]["policy"]["session"]["read"]')" = "['supervisor']" ] ||
+  fail "default policy: sessions are read by supervisors"
+expect_rc 0 "verify" -- pl verify --every-signature
+
+# Refusals: a second organisation; an organisation in a vault that has entries.
+expect_rc 1 "org init twice" -- pl org init --name "Another"
+expect_in "already belongs to an organisation" "$ERR" "second org message"
+V="$T/used"
+init_vault
+new_subject
+expect_rc 1 "org init in a used vault" -- pl org init --name "Late"
+expect_in "starts in a new vault" "$ERR" "used vault message"
+V="$T/bad-name"
+init_vault
+expect_rc 1 "org name not UTF-8" -- pl org init --name "$(printf 'bad\xff')"
+done_tests
