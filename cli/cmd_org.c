@@ -1,5 +1,6 @@
 /* org init, org show: the organisation (issue 3 in progress: members, join and sync next). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -29,12 +30,20 @@ static int print_org(const cli_ctx *ctx, pl_vault *v, const pl_org *o)
             json_array_append_new(keys, json_pack("{s:s, s:i, s:s}", "role", o->keys[i].role,
                                                   "epoch", (int)o->keys[i].epoch, "pk", pk));
         }
-        json_t *coord = json_pack("{s:s, s:[s]}", "feed", feed, "roles", "coordinator");
-        if (coord && me_coord) {
-            json_object_set_new(coord, "fingerprint", json_string(me.fingerprint));
-            json_object_set_new(coord, "name", json_string(me.name));
+        for (unsigned i = 0; members && i < o->nmembers; i++) {
+            const pl_org_member *m = &o->members[i];
+            char mfeed[2 * PL_SIGN_PK_BYTES + 1], roles[96];
+            cli_hex(m->id.sign_pk, PL_SIGN_PK_BYTES, mfeed, sizeof mfeed);
+            pl_roles_format(m->roles, roles, sizeof roles);
+            json_t *rl = json_array();
+            for (char *save = NULL, *t = strtok_r(roles, ",", &save); rl && t;
+                 t = strtok_r(NULL, ",", &save))
+                json_array_append_new(rl, json_string(t));
+            json_array_append_new(members, json_pack("{s:s, s:s, s:s, s:o, s:I}", "feed", mfeed,
+                                                     "fingerprint", m->id.fingerprint, "name",
+                                                     m->id.name, "roles", rl, "from_seq",
+                                                     (json_int_t)m->from_seq));
         }
-        json_array_append_new(members, coord);
         return cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "name", o->name,
                                         "id", id, "fingerprint", o->fingerprint, "member_pk",
                                         mpk, "members", members, "keys", keys));
@@ -42,7 +51,16 @@ static int print_org(const cli_ctx *ctx, pl_vault *v, const pl_org *o)
     printf("Organisation: %s\nId:           %s\nFingerprint:  ", o->name, id);
     print_grouped(o->fingerprint);
     printf("              (read this to a new member; they check it when they join)\n");
-    printf("Coordinator:  %s%s\n", me_coord ? me.name : feed, me_coord ? " (this vault)" : "");
+    (void)me_coord;
+    printf("Members:\n");
+    for (unsigned i = 0; i < o->nmembers; i++) {
+        const pl_org_member *m = &o->members[i];
+        char roles[96];
+        pl_roles_format(m->roles, roles, sizeof roles);
+        printf("  %-24s %s  %s%s\n", m->id.name[0] ? m->id.name : "(name not readable)",
+               m->id.fingerprint, roles,
+               sodium_memcmp(m->id.sign_pk, me.sign_pk, PL_SIGN_PK_BYTES) ? "" : " (this vault)");
+    }
     printf("Keys:         member");
     for (unsigned i = 0; i < o->nkeys; i++)
         printf(", %s", o->keys[i].role);
@@ -75,10 +93,11 @@ static int org_init(cli_ctx *ctx, int argc, char **argv)
     pl_vault *v = NULL;
     if ((rc = cli_open_vault(ctx, &v)) != EXIT_OK)
         return rc;
-    pl_org o;
+    pl_org *o = calloc(1, sizeof *o);
     pl_err err = {{0}};
-    pl_status st = vault_org_init(v, name, &o, &err);
-    rc = st == PL_OK ? print_org(ctx, v, &o) : cli_fail(st, &err);
+    pl_status st = o ? vault_org_init(v, name, o, &err) : PL_E_NOMEM;
+    rc = st == PL_OK ? print_org(ctx, v, o) : cli_fail(st, &err);
+    free(o);
     vault_close(v);
     return rc;
 }
@@ -98,10 +117,11 @@ static int org_show(cli_ctx *ctx, int argc, char **argv)
     pl_vault *v = NULL;
     if ((rc = cli_open_vault(ctx, &v)) != EXIT_OK)
         return rc;
-    pl_org o;
+    pl_org *o = calloc(1, sizeof *o);
     pl_err err = {{0}};
-    pl_status st = vault_org(v, &o, &err);
-    rc = st == PL_OK ? print_org(ctx, v, &o) : cli_fail(st, &err);
+    pl_status st = o ? vault_org(v, o, &err) : PL_E_NOMEM;
+    rc = st == PL_OK ? print_org(ctx, v, o) : cli_fail(st, &err);
+    free(o);
     vault_close(v);
     return rc;
 }
@@ -119,4 +139,145 @@ int cmd_org(cli_ctx *ctx, int argc, char **argv)
         return cli_finish_stdout();
     }
     return cli_usage_error(NULL, "use 'peerlog org init' or 'peerlog org show'");
+}
+
+/* ---- member add --------------------------------------------------------------------------- */
+
+/* Reads a small JSON file (an identity export). */
+static json_t *load_json_file(const char *path)
+{
+    json_error_t jerr;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "peerlog: cannot open %s\n", path);
+        return NULL;
+    }
+    json_t *j = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+    fclose(f);
+    if (!j)
+        fprintf(stderr, "peerlog: %s is not an identity file (line %d: %s)\n", path, jerr.line,
+                jerr.text);
+    return j;
+}
+
+/* Hex digits of a fingerprint as typed (spaces allowed), lower-cased; -1 when not one. */
+static int fingerprint_arg(const char *in, char out[PL_FINGERPRINT_HEX + 1])
+{
+    size_t k = 0;
+    for (const char *p = in; *p; p++) {
+        if (*p == ' ' || *p == '-')
+            continue;
+        char c = (char)(*p >= 'A' && *p <= 'F' ? *p + 32 : *p);
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) || k == PL_FINGERPRINT_HEX)
+            return -1;
+        out[k++] = c;
+    }
+    out[k] = '\0';
+    return k == PL_FINGERPRINT_HEX ? 0 : -1;
+}
+
+int cmd_member(cli_ctx *ctx, int argc, char **argv)
+{
+    const char *role = NULL, *expect = NULL;
+    const cli_opt opts[] = {
+        {"role", "ROLE", "guide, supervisor, auditor or coordinator (repeat for more)", &role,
+         NULL},
+        {"expect-fingerprint", "FP", "the fingerprint the member read to you (for scripts)",
+         &expect, NULL},
+    };
+    const cli_command cmd = {
+        "member add", "IDFILE", "Add a member from the file their 'peerlog id export' wrote.",
+        "Coordinators only. peerlog shows the member's fingerprint: ask the member to run\n"
+        "'peerlog id' and read theirs to you; add them only if the two are the same (a\n"
+        "file swapped on the way would show a different one). The member gets the keys of\n"
+        "their roles, readable by them alone.\n"
+        "\nExamples:\n"
+        "  peerlog member add kim.json --role guide\n"
+        "  peerlog member add sam.json --role supervisor --role guide \\\n"
+        "      --expect-fingerprint 3d63ed51ac91f7266249986b0372a728\n",
+        opts, sizeof opts / sizeof opts[0]};
+    if (argc < 1 || strcmp(argv[0], "add") != 0) {
+        if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
+            cli_help(&cmd);
+            return cli_finish_stdout();
+        }
+        return cli_usage_error(&cmd, "use 'peerlog member add IDFILE --role ROLE'");
+    }
+    /* --role may repeat: gather every value before the table parse keeps the last. */
+    unsigned roles = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *val = NULL;
+        if (!strcmp(argv[i], "--role") && i + 1 < argc)
+            val = argv[i + 1];
+        else if (!strncmp(argv[i], "--role=", 7))
+            val = argv[i] + 7;
+        if (!strcmp(argv[i], "--"))
+            break;
+        unsigned mask;
+        char bad[32];
+        if (val && pl_roles_parse(val, &mask, bad, sizeof bad) != 0)
+            return cli_usage_error(&cmd, "unknown role '%s'; use guide, supervisor, auditor or "
+                                         "coordinator", bad);
+        if (val)
+            roles |= mask;
+    }
+    const char *pos[1];
+    size_t npos;
+    int rc = cli_parse(ctx, &cmd, argc - 1, argv + 1, pos, 1, &npos);
+    if (rc)
+        return rc < 0 ? EXIT_USAGE : cli_finish_stdout();
+    if (npos != 1)
+        return cli_usage_error(&cmd, "name the identity file, e.g. 'peerlog member add kim.json "
+                                     "--role guide'");
+    if (!role)
+        return cli_usage_error(&cmd, "give the member's role with --role");
+    char want[PL_FINGERPRINT_HEX + 1];
+    if (expect && fingerprint_arg(expect, want) != 0)
+        return cli_usage_error(&cmd, "--expect-fingerprint must be 32 hex digits");
+    if (!expect && !cli_have_tty())
+        return cli_usage_error(&cmd, "no terminal to confirm the fingerprint on; give "
+                                     "--expect-fingerprint FP");
+    json_t *j = load_json_file(pos[0]);
+    if (!j)
+        return EXIT_ERROR;
+    pl_identity m;
+    pl_err err = {{0}};
+    pl_status st = pl_identity_import(j, &m, &err);
+    json_decref(j);
+    if (st != PL_OK)
+        return cli_fail(st, &err);
+    if (expect && strcmp(want, m.fingerprint) != 0) {
+        fprintf(stderr, "peerlog: the file's fingerprint %s is not the one the member read "
+                        "(%s); nothing was changed\n", m.fingerprint, want);
+        return EXIT_INTEGRITY;
+    }
+    if (!expect) {
+        printf("Member:      %s\nFingerprint: ", m.name);
+        for (size_t i = 0; m.fingerprint[i]; i += 4)
+            printf("%.4s%s", m.fingerprint + i, m.fingerprint[i + 4] ? " " : "\n");
+        fflush(stdout);
+        pl_secret *yes = cli_ask("Did the member read you this fingerprint? [y/N] ");
+        int ok = yes && yes->len >= 1 && (yes->p[0] == 'y' || yes->p[0] == 'Y');
+        pl_secret_free(yes);
+        if (!ok) {
+            fprintf(stderr, "peerlog: not added; check the file with the member\n");
+            return EXIT_ERROR;
+        }
+    }
+    pl_vault *v = NULL;
+    if ((rc = cli_open_vault(ctx, &v)) != EXIT_OK)
+        return rc;
+    pl_entry e;
+    st = vault_member_add(v, &m, roles, &e, &err);
+    vault_close(v);
+    if (st != PL_OK)
+        return cli_fail(st, &err);
+    char list[96], id[PL_ID_HEX + 1];
+    pl_roles_format(roles, list, sizeof list);
+    cli_hex(e.id, PL_ID_BYTES, id, sizeof id);
+    if (ctx->json)
+        return cli_print_json(json_pack("{s:s, s:s, s:s, s:s}", "entry", id, "fingerprint",
+                                        m.fingerprint, "name", m.name, "roles", list));
+    printf("Added %s as %s (entry %.12s)\n", m.name[0] ? m.name : m.fingerprint, list, id);
+    return cli_finish_stdout();
 }

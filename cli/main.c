@@ -34,6 +34,7 @@ static const top_command commands[] = {
     {"log", cmd_log, "list entries"},
     {"show", cmd_show, "show one entry (the latest version; --history for all)"},
     {"org", cmd_org, "'org init' starts an organisation; 'org show' describes it"},
+    {"member", cmd_member, "'member add IDFILE --role ROLE': add a member (coordinators)"},
     {"verify", cmd_verify, "check every chain link and body hash, and the signatures"},
 };
 

@@ -390,7 +390,6 @@ pl_status vault_find(pl_vault *v, const char *prefix, pl_entry *out, pl_err *err
     return st;
 }
 
-static int held_index(const pl_vault *v, const uint8_t *pk);
 
 /* The shared key with which this vault opens wrap i of h: as the author (any wrap), as a
  * recipient by its own box key, or by a key it holds. PL_E_ACCESS: wrap i is for someone
@@ -401,7 +400,7 @@ static pl_status wrap_key(pl_vault *v, const pl_header *h, size_t i, const uint8
         return feed_shared_key(v, h->rcpt[i], shared);
     if (sodium_memcmp(h->rcpt[i], v->id.box_pk, PL_BOX_PK_BYTES) == 0)
         return feed_shared_key(v, h->box_pk, shared);
-    int j = held_index(v, h->rcpt[i]);
+    int j = feed_held_index(v, h->rcpt[i]);
     if (j < 0)
         return PL_E_ACCESS;
     if (crypto_box_beforenm(v->sec->held_shared, h->box_pk, v->sec->held_sk[j]) != 0)
@@ -531,7 +530,7 @@ static int held_pair_ok(const uint8_t *pk, const uint8_t *sk)
     return ok;
 }
 
-static int held_index(const pl_vault *v, const uint8_t *pk)
+int feed_held_index(const pl_vault *v, const uint8_t *pk)
 {
     for (unsigned j = 0; j < v->sec->nheld; j++)
         if (sodium_memcmp(v->sec->held_pk[j], pk, PL_BOX_PK_BYTES) == 0)
@@ -550,7 +549,7 @@ pl_status vault_key_hold(pl_vault *v, const uint8_t pk[PL_BOX_PK_BYTES],
     uint8_t sealed[HELD_SEALED], ad[HELD_AD_BYTES];
     if (!held_pair_ok(pk, sk))
         return pl_fail(err, PL_E_INVALID, "the secret key does not belong to that public key");
-    if (held_index(v, pk) >= 0 || sodium_memcmp(pk, v->id.box_pk, PL_BOX_PK_BYTES) == 0)
+    if (feed_held_index(v, pk) >= 0 || sodium_memcmp(pk, v->id.box_pk, PL_BOX_PK_BYTES) == 0)
         return PL_OK;
     if (v->sec->nheld == PL_HELD_MAX)
         return pl_fail(err, PL_E_INVALID, "this vault holds %u keys already", PL_HELD_MAX);

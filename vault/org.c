@@ -190,6 +190,8 @@ out:
     return st;
 }
 
+static pl_status org_members(pl_vault *v, pl_org *o, const pl_entry *genesis, pl_err *err);
+
 typedef struct {
     pl_org *org;
     const uint8_t *genesis;
@@ -243,12 +245,300 @@ pl_status vault_org(pl_vault *v, pl_org *out, pl_err *err)
             0 ||
         bin != PL_BOX_PK_BYTES)
         return pl_fail(err, PL_E_INTEGRITY, "the genesis names no member key");
-    if ((st = vault_body(v, &g, &body, err)) != PL_OK)
+    /* The name is in the body, readable with the member key; a vault that has not taken
+     * its grants yet knows the organisation by its headers only. */
+    if ((st = vault_body(v, &g, &body, err)) != PL_OK && st != PL_E_ACCESS)
         return st;
     const char *name = json_string_value(json_object_get(body, "name"));
     snprintf(out->name, sizeof out->name, "%s", name ? name : "");
     json_decref(body);
     keys_ctx k = {out, out->id};
     pl_filter f = {.type = "key.rotate"};
-    return vault_log(v, &f, collect_key, &k, err);
+    if ((st = vault_log(v, &f, collect_key, &k, err)) != PL_OK)
+        return st;
+    return org_members(v, out, &g, err);
+}
+
+/* ---- members ---------------------------------------------------------------------------- */
+
+int pl_roles_parse(const char *list, unsigned *mask, char *bad, size_t cap)
+{
+    *mask = 0;
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        unsigned i = 0;
+        while (i < PL_ROLES && !(strlen(role_names[i]) == n && !strncmp(p, role_names[i], n)))
+            i++;
+        if (i == PL_ROLES) {
+            snprintf(bad, cap, "%.*s", (int)n, p);
+            return -1;
+        }
+        *mask |= 1u << i;
+        p += n + (end ? 1 : 0);
+    }
+    return *mask ? 0 : (snprintf(bad, cap, "(none)"), -1);
+}
+
+void pl_roles_format(unsigned mask, char *out, size_t cap)
+{
+    size_t at = 0;
+    out[0] = '\0';
+    for (unsigned i = 0; i < PL_ROLES; i++)
+        if (mask & (1u << i)) {
+            int w = snprintf(out + at, cap - at, "%s%s", at ? "," : "", role_names[i]);
+            if (w < 0 || (size_t)w >= cap - at)
+                return;
+            at += (size_t)w;
+        }
+}
+
+/* Reads a 32-byte key from metadata key in hex. */
+static int meta_key(const pl_header *h, const char *key, uint8_t out[32])
+{
+    char hex[65];
+    size_t bin = 0;
+    return fmt_meta_get(h->meta, h->meta_len, key, hex, sizeof hex) == 0 &&
+                   sodium_hex2bin(out, 32, hex, strlen(hex), NULL, &bin, NULL) == 0 &&
+                   bin == 32
+               ? 0
+               : -1;
+}
+
+typedef struct {
+    pl_vault *v;
+    pl_org *org;
+} members_ctx;
+
+static int collect_member(void *ctx, const pl_entry *e)
+{
+    members_ctx *m = ctx;
+    pl_org *o = m->org;
+    char roles[96], from[24], bad[32];
+    pl_org_member mem;
+    memset(&mem, 0, sizeof mem);
+    if (e->h.nrefs < 1 || sodium_memcmp(e->h.refs[0], o->id, PL_ID_BYTES) != 0 ||
+        sodium_memcmp(e->h.feed, o->coordinator, PL_SIGN_PK_BYTES) != 0 ||
+        meta_key(&e->h, "member", mem.id.sign_pk) != 0 ||
+        meta_key(&e->h, "box", mem.id.box_pk) != 0 ||
+        fmt_meta_get(e->h.meta, e->h.meta_len, "roles", roles, sizeof roles) != 0 ||
+        fmt_meta_get(e->h.meta, e->h.meta_len, "from_seq", from, sizeof from) != 0 ||
+        pl_roles_parse(roles, &mem.roles, bad, sizeof bad) != 0 ||
+        o->nmembers == PL_ORG_MEMBERS_MAX)
+        return 0;
+    mem.from_seq = strtoull(from, NULL, 10);
+    vault_fingerprint(mem.id.sign_pk, mem.id.box_pk, mem.id.fingerprint);
+    json_t *body = NULL;
+    pl_err ignore;
+    if (vault_body(m->v, e, &body, &ignore) == PL_OK) {
+        const char *name = json_string_value(json_object_get(body, "name"));
+        snprintf(mem.id.name, sizeof mem.id.name, "%s", name ? name : "");
+    }
+    json_decref(body);
+    o->members[o->nmembers++] = mem;
+    return 0;
+}
+
+/* The members: the genesis author as first coordinator, then each member.add. */
+static pl_status org_members(pl_vault *v, pl_org *o, const pl_entry *genesis, pl_err *err)
+{
+    pl_org_member *first = &o->members[0];
+    memset(first, 0, sizeof *first);
+    memcpy(first->id.sign_pk, genesis->h.feed, PL_SIGN_PK_BYTES);
+    memcpy(first->id.box_pk, genesis->h.box_pk, PL_BOX_PK_BYTES);
+    vault_fingerprint(first->id.sign_pk, first->id.box_pk, first->id.fingerprint);
+    if (sodium_memcmp(first->id.sign_pk, v->id.sign_pk, PL_SIGN_PK_BYTES) == 0)
+        snprintf(first->id.name, sizeof first->id.name, "%s", v->id.name);
+    first->roles = 1u; /* coordinator */
+    first->from_seq = genesis->h.seq;
+    o->nmembers = 1;
+    members_ctx m = {v, o};
+    pl_filter f = {.type = "member.add"};
+    return vault_log(v, &f, collect_member, &m, err);
+}
+
+pl_status vault_member_add(pl_vault *v, const pl_identity *m, unsigned roles, pl_entry *out,
+                           pl_err *err)
+{
+    pl_status st;
+    char meta[PL_META_MAX + 1], member_hex[65], box_hex[65], list[96], labels[128];
+    size_t mlen;
+    pl_org *o = calloc(1, sizeof *o);
+    if (!o)
+        return pl_fail(err, PL_E_NOMEM, "out of memory");
+    if ((st = vault_org(v, o, err)) != PL_OK)
+        goto out;
+    if (sodium_memcmp(o->coordinator, v->id.sign_pk, PL_SIGN_PK_BYTES) != 0) {
+        st = pl_fail(err, PL_E_ACCESS, "only a coordinator can add members");
+        goto out;
+    }
+    if (!roles || roles >= (1u << PL_ROLES)) {
+        st = pl_fail(err, PL_E_INVALID, "give at least one role");
+        goto out;
+    }
+    for (unsigned i = 0; i < o->nmembers; i++)
+        if (sodium_memcmp(o->members[i].id.sign_pk, m->sign_pk, PL_SIGN_PK_BYTES) == 0 ||
+            sodium_memcmp(o->members[i].id.box_pk, m->box_pk, PL_BOX_PK_BYTES) == 0) {
+            st = pl_fail(err, PL_E_EXISTS, "%s is a member already; nothing was changed",
+                         m->fingerprint);
+            goto out;
+        }
+    /* The keys to grant: the member key and each role's, which this vault must hold. */
+    json_t *grants = json_array();
+    const uint8_t *pks[PL_ROLES + 1];
+    const char *names[PL_ROLES + 1];
+    unsigned ngrant = 0;
+    pks[ngrant] = o->member_pk;
+    names[ngrant++] = "member";
+    for (unsigned i = 0; i < o->nkeys; i++) {
+        unsigned r = 0;
+        while (r < PL_ROLES && strcmp(role_names[r], o->keys[i].role) != 0)
+            r++;
+        if (r < PL_ROLES && (roles & (1u << r))) {
+            pks[ngrant] = o->keys[i].pk;
+            names[ngrant++] = role_names[r];
+        }
+    }
+    labels[0] = '\0';
+    for (unsigned g = 0; grants && g < ngrant; g++) {
+        int j = feed_held_index(v, pks[g]);
+        uint8_t sealed[crypto_box_SEALBYTES + PL_BOX_SK_BYTES];
+        char pkhex[65], shex[2 * sizeof sealed + 1];
+        if (j < 0) {
+            json_decref(grants);
+            st = pl_fail(err, PL_E_ACCESS, "this vault does not hold the %s key it should "
+                                           "grant", names[g]);
+            goto out;
+        }
+        crypto_box_seal(sealed, v->sec->held_sk[j], PL_BOX_SK_BYTES, m->box_pk);
+        sodium_bin2hex(pkhex, sizeof pkhex, pks[g], PL_BOX_PK_BYTES);
+        sodium_bin2hex(shex, sizeof shex, sealed, sizeof sealed);
+        json_array_append_new(grants, json_pack("{s:s, s:i, s:s, s:s}", "key", names[g],
+                                                "epoch", 1, "pk", pkhex, "sealed", shex));
+        size_t at = strlen(labels);
+        snprintf(labels + at, sizeof labels - at, "%s%s", at ? "," : "", names[g]);
+    }
+    json_t *grant_body = json_pack("{s:o}", "keys", grants);
+    json_t *add_body = json_pack("{s:s}", "name", m->name);
+    sodium_bin2hex(member_hex, sizeof member_hex, m->sign_pk, PL_SIGN_PK_BYTES);
+    sodium_bin2hex(box_hex, sizeof box_hex, m->box_pk, PL_BOX_PK_BYTES);
+    pl_roles_format(roles, list, sizeof list);
+    pl_entry add, grant;
+    uint8_t refs[2][PL_ID_BYTES];
+    uint8_t rcpt[2][PL_BOX_PK_BYTES];
+    memcpy(refs[0], o->id, PL_ID_BYTES);
+    memcpy(rcpt[0], o->member_pk, PL_BOX_PK_BYTES);
+    memcpy(rcpt[1], m->box_pk, PL_BOX_PK_BYTES);
+    pl_meta_pair am[] = {{"box", box_hex}, {"from_seq", "1"}, {"member", member_hex},
+                         {"roles", list}};
+    if (!grant_body || !add_body) {
+        st = pl_fail(err, PL_E_NOMEM, "out of memory");
+    } else if ((st = vault_begin(v, err)) == PL_OK) {
+        if (fmt_meta_build(am, 4, meta, sizeof meta, &mlen) != 0)
+            st = pl_fail(err, PL_E_INVALID, "cannot build the member's metadata");
+        if (st == PL_OK)
+            st = append_json(v, "member.add", add_body, meta,
+                             (const uint8_t(*)[PL_ID_BYTES])refs, 1,
+                             (const uint8_t(*)[PL_BOX_PK_BYTES])rcpt, 2, &add, err);
+        pl_meta_pair gm[] = {{"keys", labels}, {"member", member_hex}};
+        if (st == PL_OK && fmt_meta_build(gm, 2, meta, sizeof meta, &mlen) != 0)
+            st = pl_fail(err, PL_E_INVALID, "cannot build the grant's metadata");
+        memcpy(refs[1], add.id, PL_ID_BYTES);
+        /* The grant is readable by the member alone (and its author). */
+        if (st == PL_OK)
+            st = append_json(v, "key.grant", grant_body, meta,
+                             (const uint8_t(*)[PL_ID_BYTES])refs, 2,
+                             (const uint8_t(*)[PL_BOX_PK_BYTES])rcpt[1], 1, &grant, err);
+        if (st == PL_OK)
+            st = vault_commit(v, err);
+        else
+            vault_rollback(v);
+        if (st == PL_OK)
+            *out = add;
+    }
+    json_decref(grant_body);
+    json_decref(add_body);
+out:
+    free(o);
+    return st;
+}
+
+typedef struct {
+    pl_vault *v;
+    const pl_org *org;
+    unsigned taken;
+    pl_status st;
+    pl_err *err;
+} grants_ctx;
+
+/* 1 when pk is a key the organisation announced (the member key or a role key). */
+static int announced(const pl_org *o, const uint8_t *pk)
+{
+    if (sodium_memcmp(pk, o->member_pk, PL_BOX_PK_BYTES) == 0)
+        return 1;
+    for (unsigned i = 0; i < o->nkeys; i++)
+        if (sodium_memcmp(pk, o->keys[i].pk, PL_BOX_PK_BYTES) == 0)
+            return 1;
+    return 0;
+}
+
+/* Opens one key.grant addressed to this vault and holds the keys it carries. */
+static int take_grant(void *ctx, const pl_entry *e)
+{
+    grants_ctx *g = ctx;
+    uint8_t member[PL_SIGN_PK_BYTES];
+    if (meta_key(&e->h, "member", member) != 0 ||
+        sodium_memcmp(member, g->v->id.sign_pk, PL_SIGN_PK_BYTES) != 0)
+        return 0;
+    /* Only the coordinator grants keys, and only keys the organisation announced. */
+    if (sodium_memcmp(e->h.feed, g->org->coordinator, PL_SIGN_PK_BYTES) != 0)
+        return 0;
+    json_t *body = NULL, *k;
+    size_t i;
+    if ((g->st = vault_body(g->v, e, &body, g->err)) != PL_OK)
+        return 1;
+    uint8_t *sk = sodium_malloc(PL_BOX_SK_BYTES);
+    json_array_foreach(json_object_get(body, "keys"), i, k) {
+        uint8_t pk[PL_BOX_PK_BYTES], sealed[crypto_box_SEALBYTES + PL_BOX_SK_BYTES];
+        const char *name = json_string_value(json_object_get(k, "key"));
+        const char *pkh = json_string_value(json_object_get(k, "pk"));
+        const char *sh = json_string_value(json_object_get(k, "sealed"));
+        json_int_t epoch = json_integer_value(json_object_get(k, "epoch"));
+        size_t b1 = 0, b2 = 0;
+        char label[40];
+        if (!sk || !name || !pkh || !sh ||
+            sodium_hex2bin(pk, sizeof pk, pkh, strlen(pkh), NULL, &b1, NULL) != 0 ||
+            b1 != sizeof pk ||
+            sodium_hex2bin(sealed, sizeof sealed, sh, strlen(sh), NULL, &b2, NULL) != 0 ||
+            b2 != sizeof sealed ||
+            !announced(g->org, pk) ||
+            crypto_box_seal_open(sk, sealed, sizeof sealed, g->v->id.box_pk,
+                                 g->v->sec->box_sk) != 0) {
+            g->st = pl_fail(g->err, PL_E_INTEGRITY, "a key grant addressed to you is damaged");
+            break;
+        }
+        snprintf(label, sizeof label, "%.16s/%lld", name, (long long)epoch);
+        if ((g->st = vault_key_hold(g->v, pk, sk, label, g->err)) != PL_OK)
+            break;
+        g->taken++;
+    }
+    sodium_free(sk);
+    json_decref(body);
+    return g->st != PL_OK;
+}
+
+pl_status vault_accept_grants(pl_vault *v, unsigned *taken, pl_err *err)
+{
+    pl_org *o = calloc(1, sizeof *o);
+    if (!o)
+        return pl_fail(err, PL_E_NOMEM, "out of memory");
+    pl_status st = vault_org(v, o, err);
+    grants_ctx g = {v, o, 0, PL_OK, err};
+    pl_filter f = {.type = "key.grant"};
+    if (st == PL_OK)
+        st = vault_log(v, &f, take_grant, &g, err);
+    free(o);
+    if (taken)
+        *taken = g.taken;
+    return st != PL_OK ? st : g.st;
 }

@@ -723,3 +723,59 @@ pl_status vault_identity_export(pl_vault *v, json_t **out, pl_err *err)
         return pl_fail(err, PL_E_NOMEM, "out of memory");
     return PL_OK;
 }
+
+/* Reads 2n hex digits of j[key] into out[n]; 0 on success. */
+static int hex_field(json_t *j, const char *key, uint8_t *out, size_t n)
+{
+    const char *s = json_string_value(json_object_get(j, key));
+    size_t bin = 0;
+    return s && strlen(s) == 2 * n &&
+                   sodium_hex2bin(out, n, s, 2 * n, NULL, &bin, NULL) == 0 && bin == n
+               ? 0
+               : -1;
+}
+
+pl_status pl_identity_import(json_t *j, pl_identity *out, pl_err *err)
+{
+    uint8_t sig[PL_SIG_BYTES];
+    memset(out, 0, sizeof *out);
+    const char *type = json_string_value(json_object_get(j, "type"));
+    const char *name = json_string_value(json_object_get(j, "name"));
+    const char *fp = json_string_value(json_object_get(j, "fingerprint"));
+    json_t *version = json_object_get(j, "version");
+    if (!json_is_object(j) || !type || strcmp(type, "peerlog.identity") != 0)
+        return pl_fail(err, PL_E_INVALID, "that is not a peerlog identity file (from 'peerlog "
+                                          "id export')");
+    if (!json_is_integer(version) || json_integer_value(version) != 1)
+        return pl_fail(err, PL_E_INVALID, "that identity file has a version this peerlog does "
+                                          "not know");
+    if (!name || json_string_length(json_object_get(j, "name")) > PL_NAME_MAX ||
+        memchr(name, '\0', json_string_length(json_object_get(j, "name"))) ||
+        hex_field(j, "sign_pk", out->sign_pk, PL_SIGN_PK_BYTES) != 0 ||
+        hex_field(j, "box_pk", out->box_pk, PL_BOX_PK_BYTES) != 0 ||
+        hex_field(j, "sig", sig, PL_SIG_BYTES) != 0 || !fp)
+        return pl_fail(err, PL_E_INVALID, "the identity file is incomplete or damaged");
+    size_t nl = strlen(name);
+    size_t n = sizeof PL_DOM_IDENTITY_EXPORT + PL_SIGN_PK_BYTES + PL_BOX_PK_BYTES + 2 + nl;
+    uint8_t *msg = malloc(n);
+    if (!msg)
+        return pl_fail(err, PL_E_NOMEM, "out of memory");
+    pl_wr w;
+    pl_wr_init(&w, msg, n);
+    pl_wr_put(&w, PL_DOM_IDENTITY_EXPORT, sizeof PL_DOM_IDENTITY_EXPORT);
+    pl_wr_put(&w, out->sign_pk, PL_SIGN_PK_BYTES);
+    pl_wr_put(&w, out->box_pk, PL_BOX_PK_BYTES);
+    pl_wr_u16(&w, (uint16_t)nl);
+    pl_wr_put(&w, name, nl);
+    int bad = crypto_sign_verify_detached(sig, msg, w.len, out->sign_pk) != 0;
+    free(msg);
+    if (bad)
+        return pl_fail(err, PL_E_INTEGRITY, "the identity file's signature does not verify; "
+                                            "ask the member to export it again");
+    snprintf(out->name, sizeof out->name, "%s", name);
+    vault_fingerprint(out->sign_pk, out->box_pk, out->fingerprint);
+    if (strcmp(out->fingerprint, fp) != 0)
+        return pl_fail(err, PL_E_INTEGRITY, "the identity file's fingerprint does not match "
+                                            "its keys");
+    return PL_OK;
+}

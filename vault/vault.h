@@ -69,6 +69,9 @@ PL_WUR pl_status vault_recover(const char *dir, const char *code, const pl_secre
 void vault_identity(const pl_vault *v, pl_identity *out);
 /* The public identity as a self-signed JSON object (formats/records.md, "Identity export"). */
 PL_WUR pl_status vault_identity_export(pl_vault *v, json_t **out, pl_err *err);
+/* Checks an identity file (what vault_identity_export wrote, parsed): its fields, its
+ * self-signature and its fingerprint. PL_E_INVALID / PL_E_INTEGRITY with the reason. */
+PL_WUR pl_status pl_identity_import(json_t *j, pl_identity *out, pl_err *err);
 void vault_fingerprint(const uint8_t sign_pk[PL_SIGN_PK_BYTES],
                        const uint8_t box_pk[PL_BOX_PK_BYTES], char out[PL_FINGERPRINT_HEX + 1]);
 
@@ -203,6 +206,14 @@ typedef struct {
     uint8_t pk[PL_BOX_PK_BYTES];
 } pl_org_key;
 
+#define PL_ORG_MEMBERS_MAX      128u
+
+typedef struct {
+    pl_identity id;  /* name is "" when this vault cannot read the member.add body */
+    unsigned roles;  /* bit i: role i of coordinator, guide, supervisor, auditor */
+    uint64_t from_seq;
+} pl_org_member;
+
 typedef struct {
     char name[PL_NAME_MAX + 1];
     uint8_t id[PL_ID_BYTES];                  /* the genesis entry's id */
@@ -211,7 +222,21 @@ typedef struct {
     uint8_t member_pk[PL_BOX_PK_BYTES];       /* the member key (epoch 1) */
     pl_org_key keys[PL_ROLES];
     unsigned nkeys;
+    pl_org_member members[PL_ORG_MEMBERS_MAX]; /* the first coordinator first */
+    unsigned nmembers;
 } pl_org;
+
+/* "coordinator,guide" -> mask; -1 (and the unknown name in bad) when a role is unknown. */
+PL_WUR int pl_roles_parse(const char *list, unsigned *mask, char *bad, size_t cap);
+void pl_roles_format(unsigned mask, char *out, size_t cap);
+/* Adds a member (coordinators only): a member.add entry (readable by every member) and a
+ * key.grant entry giving the member the member key and the keys of its roles, readable by
+ * the member alone. PL_E_EXISTS when that identity is a member already. */
+PL_WUR pl_status vault_member_add(pl_vault *v, const pl_identity *m, unsigned roles,
+                                  pl_entry *out, pl_err *err);
+/* Holds every key granted to this vault by the key.grant entries it has (after an import);
+ * *taken receives how many keys the grants carried (already held ones count too). */
+PL_WUR pl_status vault_accept_grants(pl_vault *v, unsigned *taken, pl_err *err);
 
 /* Starts an organisation with this vault's owner as first coordinator: a genesis entry
  * (name, default policy, member key) and a key announcement per role, all in one

@@ -43,6 +43,47 @@ expect_rc 0 "show genesis" -- pl show "$ORG" --json
   fail "default policy: sessions are read by supervisors"
 expect_rc 0 "verify" -- pl verify --every-signature
 
+# Adding a member from their identity file, confirmed by fingerprint.
+COORD="$V"
+V="$T/guide"
+init_vault
+expect_rc 0 "guide id export" -- pl id export
+printf '%s\n' "$OUT" > "$T/kim.json"
+expect_rc 0 "guide id" -- pl id --json
+GFP="$(json 'j["fingerprint"]')"
+expect_rc 1 "member add outside an organisation" -- pl member add "$T/kim.json" --role guide \
+  --expect-fingerprint "$GFP"
+expect_in "belongs to no organisation" "$ERR" "member add needs an organisation"
+V="$COORD"
+expect_rc 2 "member add without a role" -- pl member add "$T/kim.json" --expect-fingerprint "$GFP"
+expect_rc 2 "member add with an unknown role" -- pl member add "$T/kim.json" --role janitor \
+  --expect-fingerprint "$GFP"
+expect_in "janitor" "$ERR" "unknown role named"
+expect_rc 2 "member add without a terminal or fingerprint" -- setsid "$PEERLOG" --vault "$V" \
+  --passphrase-file "$PASS" member add "$T/kim.json" --role guide
+expect_rc 4 "member add with the wrong fingerprint" -- pl member add "$T/kim.json" --role guide \
+  --expect-fingerprint 0000000000000000000000000000000f
+expect_in "nothing was changed" "$ERR" "wrong fingerprint changes nothing"
+sed 's/"name":"[^"]*"/"name":"Mallory"/' "$T/kim.json" > "$T/forged.json"
+expect_rc 4 "member add of a forged identity file" -- pl member add "$T/forged.json" \
+  --role guide --expect-fingerprint "$GFP"
+expect_in "signature does not verify" "$ERR" "forged file named"
+printf 'not json' > "$T/junk.json"
+expect_rc 1 "member add of a file that is not an identity" -- pl member add "$T/junk.json" \
+  --role guide --expect-fingerprint "$GFP"
+expect_rc 0 "member add" -- pl member add "$T/kim.json" --role guide --role supervisor \
+  --expect-fingerprint "${GFP:0:4} ${GFP:4:28}" --json
+[ "$(json 'j["roles"]')" = "guide,supervisor" ] || fail "roles: $OUT"
+expect_rc 1 "member added twice" -- pl member add "$T/kim.json" --role guide \
+  --expect-fingerprint "$GFP"
+expect_in "a member already" "$ERR" "second add refused"
+expect_rc 0 "org show lists the member" -- pl org show --json
+[ "$(json '[(m["fingerprint"], m["roles"]) for m in j["members"]][1]')" = \
+  "('$GFP', ['guide', 'supervisor'])" ] || fail "members: $OUT"
+expect_rc 0 "log shows the grant" -- pl log --type key.grant --json
+[ "$(json 'len(j)')" = 1 ] || fail "one key grant"
+expect_rc 0 "verify after adding a member" -- pl verify --every-signature
+
 # Refusals: a second organisation; an organisation in a vault that has entries.
 expect_rc 1 "org init twice" -- pl org init --name "Another"
 expect_in "already belongs to an organisation" "$ERR" "second org message"
