@@ -147,13 +147,20 @@ int cmd_org(cli_ctx *ctx, int argc, char **argv)
 static json_t *load_json_file(const char *path)
 {
     json_error_t jerr;
+    char buf[16384];
     FILE *f = fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "peerlog: cannot open %s\n", path);
         return NULL;
     }
-    json_t *j = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+    size_t n = fread(buf, 1, sizeof buf, f);
+    int big = n == sizeof buf;
     fclose(f);
+    if (big) {
+        fprintf(stderr, "peerlog: %s is too large for an identity file\n", path);
+        return NULL;
+    }
+    json_t *j = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &jerr);
     if (!j)
         fprintf(stderr, "peerlog: %s is not an identity file (line %d: %s)\n", path, jerr.line,
                 jerr.text);
@@ -207,12 +214,15 @@ int cmd_member(cli_ctx *ctx, int argc, char **argv)
     unsigned roles = 0;
     for (int i = 1; i < argc; i++) {
         const char *val = NULL;
-        if (!strcmp(argv[i], "--role") && i + 1 < argc)
-            val = argv[i + 1];
-        else if (!strncmp(argv[i], "--role=", 7))
-            val = argv[i] + 7;
         if (!strcmp(argv[i], "--"))
             break;
+        if (!strcmp(argv[i], "--role") && i + 1 < argc)
+            val = argv[++i];
+        else if (!strncmp(argv[i], "--role=", 7))
+            val = argv[i] + 7;
+        else if ((!strcmp(argv[i], "--expect-fingerprint") || !strcmp(argv[i], "--vault") ||
+                  !strcmp(argv[i], "--passphrase-file")) && i + 1 < argc)
+            i++; /* that option's value, whatever it looks like */
         unsigned mask;
         char bad[32];
         if (val && pl_roles_parse(val, &mask, bad, sizeof bad) != 0)
@@ -251,22 +261,37 @@ int cmd_member(cli_ctx *ctx, int argc, char **argv)
                         "(%s); nothing was changed\n", m.fingerprint, want);
         return EXIT_INTEGRITY;
     }
+    /* The vault first: someone who cannot add members learns it before confirming. */
+    pl_vault *v = NULL;
+    if ((rc = cli_open_vault(ctx, &v)) != EXIT_OK)
+        return rc;
+    pl_org *o = calloc(1, sizeof *o);
+    pl_identity me;
+    vault_identity(v, &me);
+    st = o ? vault_org(v, o, &err) : PL_E_NOMEM;
+    if (st == PL_OK && sodium_memcmp(o->coordinator, me.sign_pk, PL_SIGN_PK_BYTES) != 0)
+        st = pl_fail(&err, PL_E_ACCESS, "only a coordinator can add members");
+    free(o);
+    if (st != PL_OK) {
+        vault_close(v);
+        return cli_fail(st, &err);
+    }
     if (!expect) {
-        printf("Member:      %s\nFingerprint: ", m.name);
+        /* The fingerprint first, the (signed but chosen) name after it. */
+        printf("Fingerprint: ");
         for (size_t i = 0; m.fingerprint[i]; i += 4)
             printf("%.4s%s", m.fingerprint + i, m.fingerprint[i + 4] ? " " : "\n");
+        printf("Name:        %s\n", m.name);
         fflush(stdout);
         pl_secret *yes = cli_ask("Did the member read you this fingerprint? [y/N] ");
         int ok = yes && yes->len >= 1 && (yes->p[0] == 'y' || yes->p[0] == 'Y');
         pl_secret_free(yes);
         if (!ok) {
+            vault_close(v);
             fprintf(stderr, "peerlog: not added; check the file with the member\n");
             return EXIT_ERROR;
         }
     }
-    pl_vault *v = NULL;
-    if ((rc = cli_open_vault(ctx, &v)) != EXIT_OK)
-        return rc;
     pl_entry e;
     st = vault_member_add(v, &m, roles, &e, &err);
     vault_close(v);

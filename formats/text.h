@@ -32,6 +32,10 @@ void fmt_recovery_make(const uint8_t rnd[PL_RECOVERY_RANDOM_BYTES],
 /* Normalises what a person typed (case, spaces, dashes, O->0, I/L->1) into the canonical
  * form. 0 on success, -1 when it is not a recovery code. */
 PL_WUR int fmt_recovery_normalize(const char *in, size_t n, char out[PL_RECOVERY_LEN + 1]);
+/* 1 when the UTF-8 text s[n] is safe to show a person as a name: no control characters
+ * (C0, DEL, C1), no line or paragraph separators and no bidirectional controls, which could
+ * forge or hide what is printed next to it (e.g. a fingerprint). */
+int fmt_name_valid(const char *s, size_t n);
 /* 1 when s is a real calendar date "YYYY-MM-DD" between 1900 and 9999. */
 int fmt_date_valid(const char *s);
 

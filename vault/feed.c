@@ -396,7 +396,10 @@ pl_status vault_find(pl_vault *v, const char *prefix, pl_entry *out, pl_err *err
  * else; PL_E_INTEGRITY: it is ours but a key involved is unusable. */
 static pl_status wrap_key(pl_vault *v, const pl_header *h, size_t i, const uint8_t **shared)
 {
-    if (sodium_memcmp(h->box_pk, v->id.box_pk, PL_BOX_PK_BYTES) == 0)
+    /* The author path only for this vault's own feed: a foreign header may name our box
+     * key as its author's, and must not make us open wraps addressed to others. */
+    if (sodium_memcmp(h->feed, v->id.sign_pk, PL_SIGN_PK_BYTES) == 0 &&
+        sodium_memcmp(h->box_pk, v->id.box_pk, PL_BOX_PK_BYTES) == 0)
         return feed_shared_key(v, h->rcpt[i], shared);
     if (sodium_memcmp(h->rcpt[i], v->id.box_pk, PL_BOX_PK_BYTES) == 0)
         return feed_shared_key(v, h->box_pk, shared);

@@ -66,17 +66,23 @@ static pl_status org_id(pl_vault *v, uint8_t id[PL_ID_BYTES], pl_err *err)
     return st;
 }
 
-static int feed_is_empty(pl_vault *v)
+/* PL_OK when this vault's feed has no entries, PL_E_INVALID when it has. */
+static pl_status feed_empty(pl_vault *v, pl_err *err)
 {
     sqlite3_stmt *q = NULL;
-    int empty = 0;
-    if (sqlite3_prepare_v2(v->db, "SELECT 1 FROM entries WHERE feed = ? LIMIT 1", -1, &q,
-                           NULL) == SQLITE_OK) {
+    int rc = sqlite3_prepare_v2(v->db, "SELECT 1 FROM entries WHERE feed = ? LIMIT 1", -1, &q,
+                                NULL);
+    if (rc == SQLITE_OK) {
         sqlite3_bind_blob(q, 1, v->id.sign_pk, PL_SIGN_PK_BYTES, SQLITE_STATIC);
-        empty = sqlite3_step(q) == SQLITE_DONE;
+        rc = sqlite3_step(q);
     }
     sqlite3_finalize(q);
-    return empty;
+    if (rc == SQLITE_DONE)
+        return PL_OK;
+    if (rc == SQLITE_ROW)
+        return pl_fail(err, PL_E_INVALID, "this vault already has entries; an organisation "
+                                          "starts in a new vault ('peerlog --vault DIR init')");
+    return store_fail(v->db, rc, "reading the feed", err);
 }
 
 /* Appends a record with a JSON body in the open transaction. */
@@ -105,10 +111,10 @@ pl_status vault_org_init(pl_vault *v, const char *name, pl_org *out, pl_err *err
     size_t mlen;
     pl_status st;
     json_t *utf8 = name ? json_string(name) : NULL;
-    if (!utf8 || !*name || strlen(name) > PL_NAME_MAX) {
+    if (!utf8 || !*name || strlen(name) > PL_NAME_MAX || !fmt_name_valid(name, strlen(name))) {
         json_decref(utf8);
         return pl_fail(err, PL_E_INVALID, "the organisation's name must be 1 to %u bytes of "
-                                          "text", PL_NAME_MAX);
+                                          "plain text", PL_NAME_MAX);
     }
     if ((st = org_id(v, id, err)) != PL_E_NOTFOUND) {
         json_decref(utf8);
@@ -116,10 +122,9 @@ pl_status vault_org_init(pl_vault *v, const char *name, pl_org *out, pl_err *err
                                                        "organisation; nothing was changed")
                            : st;
     }
-    if (!feed_is_empty(v)) {
+    if ((st = feed_empty(v, err)) != PL_OK) {
         json_decref(utf8);
-        return pl_fail(err, PL_E_INVALID, "this vault already has entries; an organisation "
-                                          "starts in a new vault ('peerlog --vault DIR init')");
+        return st;
     }
     /* Key pairs: the member key (index PL_ROLES) and one per role, in guarded memory. */
     uint8_t(*pk)[PL_BOX_PK_BYTES] = calloc(PL_ROLES + 1, PL_BOX_PK_BYTES);
@@ -179,10 +184,17 @@ pl_status vault_org_init(pl_vault *v, const char *name, pl_org *out, pl_err *err
         st = vault_commit(v, err);
     else
         vault_rollback(v);
-    if (st != PL_OK)
-        v->sec->nheld = held_before; /* the rows went with the rollback */
-    else
-        st = vault_org(v, out, err);
+    if (st != PL_OK) {
+        /* the rows went with the rollback; so do the keys in memory */
+        for (unsigned j = held_before; j < v->sec->nheld; j++)
+            sodium_memzero(v->sec->held_sk[j], PL_BOX_SK_BYTES);
+        v->sec->nheld = held_before;
+    } else if (vault_org(v, out, err) != PL_OK) {
+        char why[PL_ERR_MSG_MAX];
+        snprintf(why, sizeof why, "%s", err->msg);
+        st = pl_fail(err, PL_E_IO, "the organisation was created, but reading it back failed "
+                                   "(%.300s); run 'peerlog org show'", why);
+    }
 out:
     json_decref(body);
     free(pk);
@@ -191,6 +203,23 @@ out:
 }
 
 static pl_status org_members(pl_vault *v, pl_org *o, const pl_entry *genesis, pl_err *err);
+
+/* 1 when e's header hashes to its id and its feed's signature over that id verifies: the
+ * organisation's readers decide who may do what from these headers, so they do not take a
+ * row's word for them (rows may come from an import, or from someone with the db key). */
+static int entry_authentic(const pl_entry *e)
+{
+    uint8_t *hdr = malloc(PL_HEADER_MAX), id[PL_ID_BYTES];
+    size_t n;
+    int ok = hdr && fmt_header_encode(&e->h, hdr, PL_HEADER_MAX, &n) == PL_FMT_OK;
+    if (ok) {
+        fmt_entry_id(hdr, n, id);
+        ok = sodium_memcmp(id, e->id, PL_ID_BYTES) == 0 &&
+             fmt_entry_verify(e->id, e->sig, e->h.feed) == 0;
+    }
+    free(hdr);
+    return ok;
+}
 
 typedef struct {
     pl_org *org;
@@ -204,7 +233,7 @@ static int collect_key(void *ctx, const pl_entry *e)
     char role[16], hex[2 * PL_BOX_PK_BYTES + 1];
     pl_org *o = k->org;
     if (e->h.nrefs < 1 || sodium_memcmp(e->h.refs[0], k->genesis, PL_ID_BYTES) != 0 ||
-        sodium_memcmp(e->h.feed, o->coordinator, PL_SIGN_PK_BYTES) != 0 ||
+        sodium_memcmp(e->h.feed, o->coordinator, PL_SIGN_PK_BYTES) != 0 || !entry_authentic(e) ||
         fmt_meta_get(e->h.meta, e->h.meta_len, "key", role, sizeof role) != 0 ||
         fmt_meta_get(e->h.meta, e->h.meta_len, "pk", hex, sizeof hex) != 0 ||
         o->nkeys == PL_ROLES)
@@ -234,8 +263,9 @@ pl_status vault_org(pl_vault *v, pl_org *out, pl_err *err)
         return st == PL_E_NOTFOUND ? pl_fail(err, PL_E_INTEGRITY, "the organisation's genesis "
                                                                   "is missing from vault.db")
                                    : st;
-    if (strcmp(g.h.type, "org.genesis") != 0)
-        return pl_fail(err, PL_E_INTEGRITY, "the organisation id does not name a genesis");
+    if (strcmp(g.h.type, "org.genesis") != 0 || !entry_authentic(&g))
+        return pl_fail(err, PL_E_INTEGRITY, "the organisation id does not name a genuine "
+                                            "genesis");
     vault_org_fingerprint(out->id, out->fingerprint);
     memcpy(out->coordinator, g.h.feed, PL_SIGN_PK_BYTES);
     char mpk[2 * PL_BOX_PK_BYTES + 1];
@@ -318,7 +348,7 @@ static int collect_member(void *ctx, const pl_entry *e)
     pl_org_member mem;
     memset(&mem, 0, sizeof mem);
     if (e->h.nrefs < 1 || sodium_memcmp(e->h.refs[0], o->id, PL_ID_BYTES) != 0 ||
-        sodium_memcmp(e->h.feed, o->coordinator, PL_SIGN_PK_BYTES) != 0 ||
+        sodium_memcmp(e->h.feed, o->coordinator, PL_SIGN_PK_BYTES) != 0 || !entry_authentic(e) ||
         meta_key(&e->h, "member", mem.id.sign_pk) != 0 ||
         meta_key(&e->h, "box", mem.id.box_pk) != 0 ||
         fmt_meta_get(e->h.meta, e->h.meta_len, "roles", roles, sizeof roles) != 0 ||
@@ -326,7 +356,10 @@ static int collect_member(void *ctx, const pl_entry *e)
         pl_roles_parse(roles, &mem.roles, bad, sizeof bad) != 0 ||
         o->nmembers == PL_ORG_MEMBERS_MAX)
         return 0;
-    mem.from_seq = strtoull(from, NULL, 10);
+    char *end;
+    mem.from_seq = strtoull(from, &end, 10);
+    if (*end || mem.from_seq == 0 || mem.from_seq > (uint64_t)INT64_MAX)
+        return 0;
     vault_fingerprint(mem.id.sign_pk, mem.id.box_pk, mem.id.fingerprint);
     json_t *body = NULL;
     pl_err ignore;
@@ -376,6 +409,11 @@ pl_status vault_member_add(pl_vault *v, const pl_identity *m, unsigned roles, pl
         st = pl_fail(err, PL_E_INVALID, "give at least one role");
         goto out;
     }
+    if (roles & 1u) { /* coordinator */
+        st = pl_fail(err, PL_E_INVALID, "adding coordinators is not possible yet (issue 3: "
+                                        "formats/org.md §9); add them as another role for now");
+        goto out;
+    }
     for (unsigned i = 0; i < o->nmembers; i++)
         if (sodium_memcmp(o->members[i].id.sign_pk, m->sign_pk, PL_SIGN_PK_BYTES) == 0 ||
             sodium_memcmp(o->members[i].id.box_pk, m->box_pk, PL_BOX_PK_BYTES) == 0) {
@@ -410,11 +448,20 @@ pl_status vault_member_add(pl_vault *v, const pl_identity *m, unsigned roles, pl
                                            "grant", names[g]);
             goto out;
         }
-        crypto_box_seal(sealed, v->sec->held_sk[j], PL_BOX_SK_BYTES, m->box_pk);
+        if (crypto_box_seal(sealed, v->sec->held_sk[j], PL_BOX_SK_BYTES, m->box_pk) != 0) {
+            json_decref(grants);
+            st = pl_fail(err, PL_E_INVALID, "the member's encryption key is unusable");
+            goto out;
+        }
         sodium_bin2hex(pkhex, sizeof pkhex, pks[g], PL_BOX_PK_BYTES);
         sodium_bin2hex(shex, sizeof shex, sealed, sizeof sealed);
-        json_array_append_new(grants, json_pack("{s:s, s:i, s:s, s:s}", "key", names[g],
-                                                "epoch", 1, "pk", pkhex, "sealed", shex));
+        if (json_array_append_new(grants, json_pack("{s:s, s:i, s:s, s:s}", "key", names[g],
+                                                    "epoch", 1, "pk", pkhex, "sealed",
+                                                    shex)) != 0) {
+            json_decref(grants);
+            st = pl_fail(err, PL_E_NOMEM, "out of memory");
+            goto out;
+        }
         size_t at = strlen(labels);
         snprintf(labels + at, sizeof labels - at, "%s%s", at ? "," : "", names[g]);
     }
@@ -443,7 +490,8 @@ pl_status vault_member_add(pl_vault *v, const pl_identity *m, unsigned roles, pl
         pl_meta_pair gm[] = {{"keys", labels}, {"member", member_hex}};
         if (st == PL_OK && fmt_meta_build(gm, 2, meta, sizeof meta, &mlen) != 0)
             st = pl_fail(err, PL_E_INVALID, "cannot build the grant's metadata");
-        memcpy(refs[1], add.id, PL_ID_BYTES);
+        if (st == PL_OK)
+            memcpy(refs[1], add.id, PL_ID_BYTES);
         /* The grant is readable by the member alone (and its author). */
         if (st == PL_OK)
             st = append_json(v, "key.grant", grant_body, meta,
@@ -471,15 +519,15 @@ typedef struct {
     pl_err *err;
 } grants_ctx;
 
-/* 1 when pk is a key the organisation announced (the member key or a role key). */
-static int announced(const pl_org *o, const uint8_t *pk)
+/* The name of pk among the organisation's announced keys ("member" or a role), or NULL. */
+static const char *announced(const pl_org *o, const uint8_t *pk)
 {
     if (sodium_memcmp(pk, o->member_pk, PL_BOX_PK_BYTES) == 0)
-        return 1;
+        return "member";
     for (unsigned i = 0; i < o->nkeys; i++)
         if (sodium_memcmp(pk, o->keys[i].pk, PL_BOX_PK_BYTES) == 0)
-            return 1;
-    return 0;
+            return o->keys[i].role;
+    return NULL;
 }
 
 /* Opens one key.grant addressed to this vault and holds the keys it carries. */
@@ -490,8 +538,10 @@ static int take_grant(void *ctx, const pl_entry *e)
     if (meta_key(&e->h, "member", member) != 0 ||
         sodium_memcmp(member, g->v->id.sign_pk, PL_SIGN_PK_BYTES) != 0)
         return 0;
-    /* Only the coordinator grants keys, and only keys the organisation announced. */
-    if (sodium_memcmp(e->h.feed, g->org->coordinator, PL_SIGN_PK_BYTES) != 0)
+    /* Only the coordinator grants keys, for this organisation, and only announced keys. */
+    if (sodium_memcmp(e->h.feed, g->org->coordinator, PL_SIGN_PK_BYTES) != 0 ||
+        e->h.nrefs != 2 || sodium_memcmp(e->h.refs[0], g->org->id, PL_ID_BYTES) != 0 ||
+        !entry_authentic(e))
         return 0;
     json_t *body = NULL, *k;
     size_t i;
@@ -500,27 +550,27 @@ static int take_grant(void *ctx, const pl_entry *e)
     uint8_t *sk = sodium_malloc(PL_BOX_SK_BYTES);
     json_array_foreach(json_object_get(body, "keys"), i, k) {
         uint8_t pk[PL_BOX_PK_BYTES], sealed[crypto_box_SEALBYTES + PL_BOX_SK_BYTES];
-        const char *name = json_string_value(json_object_get(k, "key"));
         const char *pkh = json_string_value(json_object_get(k, "pk"));
         const char *sh = json_string_value(json_object_get(k, "sealed"));
-        json_int_t epoch = json_integer_value(json_object_get(k, "epoch"));
         size_t b1 = 0, b2 = 0;
         char label[40];
-        if (!sk || !name || !pkh || !sh ||
+        const char *name = NULL;
+        if (!sk || !pkh || !sh ||
             sodium_hex2bin(pk, sizeof pk, pkh, strlen(pkh), NULL, &b1, NULL) != 0 ||
             b1 != sizeof pk ||
             sodium_hex2bin(sealed, sizeof sealed, sh, strlen(sh), NULL, &b2, NULL) != 0 ||
-            b2 != sizeof sealed ||
-            !announced(g->org, pk) ||
+            b2 != sizeof sealed || !(name = announced(g->org, pk)) ||
             crypto_box_seal_open(sk, sealed, sizeof sealed, g->v->id.box_pk,
                                  g->v->sec->box_sk) != 0) {
             g->st = pl_fail(g->err, PL_E_INTEGRITY, "a key grant addressed to you is damaged");
             break;
         }
-        snprintf(label, sizeof label, "%.16s/%lld", name, (long long)epoch);
+        /* The label comes from what the organisation announced, not from the grant. */
+        snprintf(label, sizeof label, "%.16s/1", name);
+        int had = feed_held_index(g->v, pk) >= 0;
         if ((g->st = vault_key_hold(g->v, pk, sk, label, g->err)) != PL_OK)
             break;
-        g->taken++;
+        g->taken += had ? 0u : 1u;
     }
     sodium_free(sk);
     json_decref(body);
@@ -530,15 +580,32 @@ static int take_grant(void *ctx, const pl_entry *e)
 pl_status vault_accept_grants(pl_vault *v, unsigned *taken, pl_err *err)
 {
     pl_org *o = calloc(1, sizeof *o);
+    unsigned held_before = v->sec->nheld;
+    if (taken)
+        *taken = 0;
     if (!o)
         return pl_fail(err, PL_E_NOMEM, "out of memory");
     pl_status st = vault_org(v, o, err);
     grants_ctx g = {v, o, 0, PL_OK, err};
     pl_filter f = {.type = "key.grant"};
-    if (st == PL_OK)
+    /* All of the grants or none: a damaged one leaves nothing half taken. */
+    if (st == PL_OK && (st = vault_begin(v, err)) == PL_OK) {
         st = vault_log(v, &f, take_grant, &g, err);
+        if (st == PL_OK)
+            st = g.st;
+        if (st == PL_OK)
+            st = vault_commit(v, err);
+        else
+            vault_rollback(v);
+        if (st != PL_OK) {
+            for (unsigned j = held_before; j < v->sec->nheld; j++)
+                sodium_memzero(v->sec->held_sk[j], PL_BOX_SK_BYTES);
+            v->sec->nheld = held_before;
+            g.taken = 0;
+        }
+    }
     free(o);
     if (taken)
         *taken = g.taken;
-    return st != PL_OK ? st : g.st;
+    return st;
 }

@@ -751,6 +751,7 @@ pl_status pl_identity_import(json_t *j, pl_identity *out, pl_err *err)
                                           "not know");
     if (!name || json_string_length(json_object_get(j, "name")) > PL_NAME_MAX ||
         memchr(name, '\0', json_string_length(json_object_get(j, "name"))) ||
+        !fmt_name_valid(name, strlen(name)) ||
         hex_field(j, "sign_pk", out->sign_pk, PL_SIGN_PK_BYTES) != 0 ||
         hex_field(j, "box_pk", out->box_pk, PL_BOX_PK_BYTES) != 0 ||
         hex_field(j, "sig", sig, PL_SIG_BYTES) != 0 || !fp)
@@ -772,6 +773,13 @@ pl_status pl_identity_import(json_t *j, pl_identity *out, pl_err *err)
     if (bad)
         return pl_fail(err, PL_E_INTEGRITY, "the identity file's signature does not verify; "
                                             "ask the member to export it again");
+    /* A key of low order would make every wrap to this member fail (or be guessable). */
+    uint8_t probe[PL_BOX_SK_BYTES], shared[PL_BOX_PK_BYTES];
+    memset(probe, 0x42, sizeof probe);
+    bad = crypto_scalarmult(shared, probe, out->box_pk) != 0;
+    sodium_memzero(shared, sizeof shared);
+    if (bad)
+        return pl_fail(err, PL_E_INTEGRITY, "the member's encryption key is unusable");
     snprintf(out->name, sizeof out->name, "%s", name);
     vault_fingerprint(out->sign_pk, out->box_pk, out->fingerprint);
     if (strcmp(out->fingerprint, fp) != 0)

@@ -145,6 +145,10 @@ pl_status vault_init(const char *dir, const char *name, const pl_secret *pass,
     json_t *utf8 = json_string(name); /* NULL unless valid UTF-8 */
     if (!utf8)
         return pl_fail(err, PL_E_INVALID, "the name is not UTF-8 text");
+    if (!fmt_name_valid(name, strlen(name))) {
+        json_decref(utf8);
+        return pl_fail(err, PL_E_INVALID, "the name has control characters; use plain text");
+    }
     json_decref(utf8);
     if (pass->len == 0)
         return pl_fail(err, PL_E_INVALID, "the passphrase is empty");

@@ -71,6 +71,9 @@ expect_in "signature does not verify" "$ERR" "forged file named"
 printf 'not json' > "$T/junk.json"
 expect_rc 1 "member add of a file that is not an identity" -- pl member add "$T/junk.json" \
   --role guide --expect-fingerprint "$GFP"
+expect_rc 1 "member add as coordinator (not yet possible)" -- pl member add "$T/kim.json" \
+  --role coordinator --expect-fingerprint "$GFP"
+expect_in "not possible yet" "$ERR" "second coordinators refused for now"
 expect_rc 0 "member add" -- pl member add "$T/kim.json" --role guide --role supervisor \
   --expect-fingerprint "${GFP:0:4} ${GFP:4:28}" --json
 [ "$(json 'j["roles"]')" = "guide,supervisor" ] || fail "roles: $OUT"
@@ -95,4 +98,11 @@ expect_in "starts in a new vault" "$ERR" "used vault message"
 V="$T/bad-name"
 init_vault
 expect_rc 1 "org name not UTF-8" -- pl org init --name "$(printf 'bad\xff')"
+expect_rc 1 "org name with a line break" -- pl org init --name "$(printf 'Org\nFingerprint: 0000')"
+expect_rc 1 "org name with a right-to-left override" -- pl org init --name "$(printf 'Org\xe2\x80\xae')"
+expect_rc 0 "a plain name with letters beyond ASCII is fine" -- pl org init --name "Støttecenter Aarhus"
+V="$T/ctl"
+expect_rc 1 "a person's name with an escape sequence" -- pl init --name "$(printf 'Kim\033[8m')" \
+  "${KDF[@]}"
+expect_in "control characters" "$ERR" "control characters named"
 done_tests

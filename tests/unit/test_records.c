@@ -101,5 +101,15 @@ int main(void)
             CHECK(strstr(err.msg, c->want) != NULL);
         }
     }
+    /* Names shown next to fingerprints: plain text only (formats/text.h fmt_name_valid). */
+    static const char *const good[] = {"Kim Berg", "Søren Ærø", "", "O'Neil-Smith"};
+    static const char *const bad[] = {"Sam\nFingerprint: 0000", "a\tb", "esc\033[8m",
+                                      "del\x7f", "c1\xc2\x85", "rtl\xe2\x80\xae",
+                                      "isolate\xe2\x81\xa6", "sep\xe2\x80\xa8",
+                                      "mark\xe2\x80\x8f", "alm\xd8\x9c"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        CHECK(fmt_name_valid(good[i], strlen(good[i])));
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(!fmt_name_valid(bad[i], strlen(bad[i])));
     return check_done("test_records");
 }
