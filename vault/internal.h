@@ -87,6 +87,11 @@ PL_WUR pl_status feed_shared_key(pl_vault *v, const uint8_t peer[PL_BOX_PK_BYTES
  * own as a recipient): PL_E_INTEGRITY when one does not. The body key is wiped. */
 PL_WUR pl_status feed_wraps_check(pl_vault *v, const pl_header *h, const uint8_t *wraps);
 void pl_date_of_ms(int64_t ms, char out[PL_DATE_LEN + 1]);
+/* org.c: the role keys the organisation's policy says may read a body of type (none
+ * outside an organisation). */
+PL_WUR pl_status org_recipients(pl_vault *v, const char *type,
+                                uint8_t rcpt[PL_ROLES][PL_BOX_PK_BYTES], uint8_t *n,
+                                pl_err *err);
 /* The index of pk among the held keys, -1 when not held. */
 int feed_held_index(const pl_vault *v, const uint8_t *pk);
 /* Loads the held keys from vault.db into v->sec (after the identity). */

@@ -281,6 +281,30 @@ pl_status vault_org(pl_vault *v, pl_org *out, pl_err *err)
         return st;
     const char *name = json_string_value(json_object_get(body, "name"));
     snprintf(out->name, sizeof out->name, "%s", name ? name : "");
+    const char *type;
+    json_t *rule;
+    json_object_foreach(json_object_get(body, "policy"), type, rule) {
+        if (out->npolicy == sizeof out->policy / sizeof out->policy[0] ||
+            strlen(type) > PL_TYPE_MAX)
+            break;
+        unsigned masks[2] = {0, 0};
+        static const char *const sides[2] = {"write", "read"};
+        for (int s = 0; s < 2; s++) {
+            size_t i;
+            json_t *r;
+            json_array_foreach(json_object_get(rule, sides[s]), i, r) {
+                unsigned bit;
+                char bad[32];
+                const char *rn = json_string_value(r);
+                if (rn && pl_roles_parse(rn, &bit, bad, sizeof bad) == 0)
+                    masks[s] |= bit;
+            }
+        }
+        snprintf(out->policy[out->npolicy].type, sizeof out->policy[0].type, "%s", type);
+        out->policy[out->npolicy].write = masks[0];
+        out->policy[out->npolicy].read = masks[1];
+        out->npolicy++;
+    }
     json_decref(body);
     keys_ctx k = {out, out->id};
     pl_filter f = {.type = "key.rotate"};
@@ -607,5 +631,35 @@ pl_status vault_accept_grants(pl_vault *v, unsigned *taken, pl_err *err)
     free(o);
     if (taken)
         *taken = g.taken;
+    return st;
+}
+
+pl_status org_recipients(pl_vault *v, const char *type, uint8_t rcpt[PL_ROLES][PL_BOX_PK_BYTES],
+                         uint8_t *n, pl_err *err)
+{
+    *n = 0;
+    pl_org *o = calloc(1, sizeof *o);
+    if (!o)
+        return pl_fail(err, PL_E_NOMEM, "out of memory");
+    pl_status st = vault_org(v, o, err);
+    if (st == PL_E_NOTFOUND) { /* a personal vault: the author alone */
+        free(o);
+        return PL_OK;
+    }
+    if (st == PL_OK && o->npolicy == 0)
+        st = pl_fail(err, PL_E_ACCESS, "this vault cannot read its organisation's policy yet "
+                                       "(take your key grants first)");
+    for (unsigned p = 0; st == PL_OK && p < o->npolicy; p++) {
+        if (strcmp(o->policy[p].type, type) != 0)
+            continue;
+        for (unsigned r = 0; r < PL_ROLES; r++) {
+            if (!(o->policy[p].read & (1u << r)))
+                continue;
+            for (unsigned k = 0; k < o->nkeys; k++)
+                if (!strcmp(o->keys[k].role, role_names[r]) && *n < PL_ROLES)
+                    memcpy(rcpt[(*n)++], o->keys[k].pk, PL_BOX_PK_BYTES);
+        }
+    }
+    free(o);
     return st;
 }

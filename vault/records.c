@@ -497,10 +497,20 @@ static pl_status append_record(pl_vault *v, const char *type, const record_kind 
         pl_secret_free(text);
         return pl_fail(err, PL_E_INVALID, "the record body cannot be written as JSON");
     }
+    /* Besides the author, the roles the organisation's policy names for this type (for an
+     * amend or retract: the original's type). */
+    uint8_t rcpt[PL_ROLES][PL_BOX_PK_BYTES];
+    uint8_t nrcpt = 0;
+    if ((st = org_recipients(v, of ? of : k->type, rcpt, &nrcpt, err)) != PL_OK) {
+        pl_secret_free(text);
+        return st;
+    }
     pl_append_req req = {.type = type,
                          .subject = subject,
                          .refs = refs,
                          .nrefs = nrefs,
+                         .rcpt = (const uint8_t(*)[PL_BOX_PK_BYTES])rcpt,
+                         .nrcpt = nrcpt,
                          .meta = meta,
                          .body = text->p,
                          .body_len = text->len,

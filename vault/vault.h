@@ -224,6 +224,11 @@ typedef struct {
     unsigned nkeys;
     pl_org_member members[PL_ORG_MEMBERS_MAX]; /* the first coordinator first */
     unsigned nmembers;
+    struct {
+        char type[PL_TYPE_MAX + 1];
+        unsigned write, read; /* role masks */
+    } policy[16];
+    unsigned npolicy; /* 0 when this vault cannot read the genesis body yet */
 } pl_org;
 
 /* "coordinator,guide" -> mask; -1 (and the unknown name in bad) when a role is unknown. */

@@ -2,6 +2,7 @@
 # --edit refuses when no tmpfs is available (unless --allow-non-tmpfs), and turns vim's swap,
 # backup, undo and viminfo files off. Needs root and unshare for a private mount namespace.
 . "$(dirname "$0")/lib.sh"
+unset XDG_RUNTIME_DIR # the editor's directory goes to /dev/shm, where this test looks
 init_vault
 
 # vim is started with the options that keep it from writing anywhere else.

@@ -4,6 +4,11 @@
 # through pipes and the editor (never a file we write), so any copy found is peerlog's.
 . "$(dirname "$0")/lib.sh"
 
+# The editor's private directories go into a tmpfs directory of this test's own, so that
+# tests running in parallel cannot be mistaken for leftovers of this one.
+XDG_RUNTIME_DIR="$(mktemp -d /dev/shm/pl-e2e-XXXXXX)"
+export XDG_RUNTIME_DIR
+trap 'rm -rf "$T" "$XDG_RUNTIME_DIR"' EXIT
 MARK="marker-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 NAME="Citizen-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 PHRASE="passphrase-$(od -An -N9 -tx1 /dev/urandom | tr -d ' \n')"
@@ -46,6 +51,6 @@ for secret in "$MARK" "$NAME" "$PHRASE"; do
 done
 # The editor's private directory is gone.
 CHECKS=$((CHECKS + 1))
-left="$(ls -d /dev/shm/peerlog-* "${XDG_RUNTIME_DIR:-/nonexistent}"/peerlog-* 2>/dev/null)"
+left="$(ls -A "$XDG_RUNTIME_DIR")"
 [ -z "$left" ] || fail "editor directories left behind: $left"
 done_tests

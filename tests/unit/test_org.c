@@ -24,7 +24,9 @@ static int copy_entries(pl_vault *src, pl_vault *dst)
     sqlite3_stmt *q = NULL, *ins = NULL;
     snprintf(sql, sizeof sql, "SELECT %s FROM entries", cols);
     int rc = sqlite3_prepare_v2(vault_db(src), sql, -1, &q, NULL);
-    snprintf(sql, sizeof sql, "INSERT INTO entries(%s) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", cols);
+    /* OR IGNORE: entries already there are skipped, as an import replays nothing */
+    snprintf(sql, sizeof sql, "INSERT OR IGNORE INTO entries(%s) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+             cols);
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(vault_db(dst), sql, -1, &ins, NULL);
     while (rc == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW) {
@@ -156,6 +158,58 @@ int main(void)
     CHECK_EQ_INT(taken, 0);
     CHECK_EQ_INT(vault_body(x, &e1, &body, &err), PL_E_ACCESS);
     CHECK_EQ_INT(vault_body(x, &add, &body, &err), PL_E_ACCESS); /* member.add: members only */
+
+    /* The policy at work: a guide's consent is for coordinators and auditors, its session
+     * for supervisors (formats/org.md §5). */
+    pl_vault *g = make(tmpl, "guide", pass), *s = make(tmpl, "supervisor", pass),
+             *a = make(tmpl, "auditor", pass);
+    pl_vault *who[3] = {g, s, a};
+    static const char *const their_roles[3] = {"guide", "supervisor", "auditor"};
+    for (int i = 0; i < 3; i++) {
+        json_t *ij = NULL;
+        pl_identity pid;
+        CHECK_EQ_INT(vault_identity_export(who[i], &ij, &err), PL_OK);
+        CHECK_EQ_INT(pl_identity_import(ij, &pid, &err), PL_OK);
+        json_decref(ij);
+        CHECK_EQ_INT(pl_roles_parse(their_roles[i], &roles, bad, sizeof bad), 0);
+        CHECK_EQ_INT(vault_member_add(c, &pid, roles, &add, &err), PL_OK);
+    }
+    json_t *grant = json_pack("{s:[s,s], s:s, s:s}", "scopes", "peer-support",
+                              "record-keeping", "valid_from", "2026-11-01", "method", "written");
+    json_t *sess = json_pack("{s:s, s:i, s:s, s:s}", "date", "2026-11-02", "minutes", 60,
+                             "kind", "one-to-one", "note", "the session note");
+    char subject[PL_SUBJECT_MAX + 1];
+    pl_entry ge, se;
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ_INT(copy_entries(c, who[i]), 0);
+        CHECK_EQ_INT(set_org(who[i], o->id), 0);
+    }
+    /* Before taking its grants the guide cannot tell whom to write for: refused. */
+    CHECK_EQ_INT(vault_record_add(g, "consent.grant", "new", grant, subject, &ge, &err),
+                 PL_E_ACCESS);
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ_INT(vault_accept_grants(who[i], &taken, &err), PL_OK);
+    CHECK_EQ_INT(vault_record_add(g, "consent.grant", "new", grant, subject, &ge, &err), PL_OK);
+    CHECK_EQ_INT(vault_record_add(g, "session", subject, sess, NULL, &se, &err), PL_OK);
+    CHECK_EQ_INT(ge.h.nrcpt, 3); /* author, coordinator, auditor */
+    CHECK_EQ_INT(se.h.nrcpt, 2); /* author, supervisor */
+    json_decref(grant);
+    json_decref(sess);
+    CHECK_EQ_INT(copy_entries(g, s), 0);
+    CHECK_EQ_INT(copy_entries(g, a), 0);
+    /* The supervisor reads the session, not the consent; the auditor the other way round. */
+    CHECK_EQ_INT(vault_body(s, &se, &body, &err), PL_OK);
+    CHECK(body && !strcmp(json_string_value(json_object_get(body, "note")), "the session note"));
+    json_decref(body);
+    body = NULL;
+    CHECK_EQ_INT(vault_body(s, &ge, &body, &err), PL_E_ACCESS);
+    CHECK_EQ_INT(vault_body(a, &ge, &body, &err), PL_OK);
+    json_decref(body);
+    body = NULL;
+    CHECK_EQ_INT(vault_body(a, &se, &body, &err), PL_E_ACCESS);
+    vault_close(g);
+    vault_close(s);
+    vault_close(a);
 
     free(o);
     free(seen);
