@@ -541,6 +541,14 @@ int feed_held_index(const pl_vault *v, const uint8_t *pk)
     return -1;
 }
 
+void feed_held_truncate(pl_vault *v, unsigned n)
+{
+    for (unsigned j = n; j < v->sec->nheld; j++)
+        sodium_memzero(v->sec->held_sk[j], PL_BOX_SK_BYTES);
+    if (n < v->sec->nheld)
+        v->sec->nheld = n;
+}
+
 unsigned vault_keys_held(const pl_vault *v)
 {
     return v->sec->nheld;

@@ -87,11 +87,18 @@ PL_WUR pl_status feed_shared_key(pl_vault *v, const uint8_t peer[PL_BOX_PK_BYTES
  * own as a recipient): PL_E_INTEGRITY when one does not. The body key is wiped. */
 PL_WUR pl_status feed_wraps_check(pl_vault *v, const pl_header *h, const uint8_t *wraps);
 void pl_date_of_ms(int64_t ms, char out[PL_DATE_LEN + 1]);
+/* records.c: "a,b" <-> bit mask over names[0..count) (scopes, roles). */
+int pl_names_parse(const char *list, const char *const *names, size_t count, unsigned *mask,
+                   char *bad, size_t cap);
+void pl_names_format(unsigned mask, const char *const *names, size_t count, char *out,
+                     size_t cap);
 /* org.c: the role keys the organisation's policy says may read a body of type (none
  * outside an organisation). */
 PL_WUR pl_status org_recipients(pl_vault *v, const char *type,
                                 uint8_t rcpt[PL_ROLES][PL_BOX_PK_BYTES], uint8_t *n,
                                 pl_err *err);
+/* Forgets (and wipes) the held keys from index n on: their rows went with a rollback. */
+void feed_held_truncate(pl_vault *v, unsigned n);
 /* The index of pk among the held keys, -1 when not held. */
 int feed_held_index(const pl_vault *v, const uint8_t *pk);
 /* Loads the held keys from vault.db into v->sec (after the identity). */

@@ -185,10 +185,7 @@ pl_status vault_org_init(pl_vault *v, const char *name, pl_org *out, pl_err *err
     else
         vault_rollback(v);
     if (st != PL_OK) {
-        /* the rows went with the rollback; so do the keys in memory */
-        for (unsigned j = held_before; j < v->sec->nheld; j++)
-            sodium_memzero(v->sec->held_sk[j], PL_BOX_SK_BYTES);
-        v->sec->nheld = held_before;
+        feed_held_truncate(v, held_before); /* the rows went with the rollback */
     } else if (vault_org(v, out, err) != PL_OK) {
         char why[PL_ERR_MSG_MAX];
         snprintf(why, sizeof why, "%s", err->msg);
@@ -317,34 +314,12 @@ pl_status vault_org(pl_vault *v, pl_org *out, pl_err *err)
 
 int pl_roles_parse(const char *list, unsigned *mask, char *bad, size_t cap)
 {
-    *mask = 0;
-    for (const char *p = list; *p;) {
-        const char *end = strchr(p, ',');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        unsigned i = 0;
-        while (i < PL_ROLES && !(strlen(role_names[i]) == n && !strncmp(p, role_names[i], n)))
-            i++;
-        if (i == PL_ROLES) {
-            snprintf(bad, cap, "%.*s", (int)n, p);
-            return -1;
-        }
-        *mask |= 1u << i;
-        p += n + (end ? 1 : 0);
-    }
-    return *mask ? 0 : (snprintf(bad, cap, "(none)"), -1);
+    return pl_names_parse(list, role_names, PL_ROLES, mask, bad, cap);
 }
 
 void pl_roles_format(unsigned mask, char *out, size_t cap)
 {
-    size_t at = 0;
-    out[0] = '\0';
-    for (unsigned i = 0; i < PL_ROLES; i++)
-        if (mask & (1u << i)) {
-            int w = snprintf(out + at, cap - at, "%s%s", at ? "," : "", role_names[i]);
-            if (w < 0 || (size_t)w >= cap - at)
-                return;
-            at += (size_t)w;
-        }
+    pl_names_format(mask, role_names, PL_ROLES, out, cap);
 }
 
 /* Reads a 32-byte key from metadata key in hex. */
@@ -622,9 +597,7 @@ pl_status vault_accept_grants(pl_vault *v, unsigned *taken, pl_err *err)
         else
             vault_rollback(v);
         if (st != PL_OK) {
-            for (unsigned j = held_before; j < v->sec->nheld; j++)
-                sodium_memzero(v->sec->held_sk[j], PL_BOX_SK_BYTES);
-            v->sec->nheld = held_before;
+            feed_held_truncate(v, held_before);
             g.taken = 0;
         }
     }

@@ -16,7 +16,8 @@ static const char *const consent_methods[] = {"written", "verbal", "digital"};
 #define TEXT_MAX 200u   /* name, contact, place, a theme, a reason */
 #define NOTE_MAX PL_NOTE_MAX
 
-int pl_scopes_parse(const char *list, unsigned *mask, char *bad, size_t cap)
+int pl_names_parse(const char *list, const char *const *names, size_t count, unsigned *mask,
+                   char *bad, size_t cap)
 {
     *mask = 0;
     const char *p = list;
@@ -24,10 +25,10 @@ int pl_scopes_parse(const char *list, unsigned *mask, char *bad, size_t cap)
         const char *end = strchr(p, ',');
         size_t n = end ? (size_t)(end - p) : strlen(p);
         size_t i;
-        for (i = 0; i < NSCOPES; i++)
-            if (strlen(scope_names[i]) == n && !strncmp(scope_names[i], p, n))
+        for (i = 0; i < count; i++)
+            if (strlen(names[i]) == n && !strncmp(names[i], p, n))
                 break;
-        if (i == NSCOPES) {
+        if (i == count) {
             snprintf(bad, cap, "%.*s", (int)(n > 64 ? 64 : n), p);
             return -1;
         }
@@ -43,17 +44,28 @@ int pl_scopes_parse(const char *list, unsigned *mask, char *bad, size_t cap)
     return 0;
 }
 
-void pl_scopes_format(unsigned mask, char *out, size_t cap)
+void pl_names_format(unsigned mask, const char *const *names, size_t count, char *out,
+                     size_t cap)
 {
     size_t at = 0;
     out[0] = '\0';
-    for (size_t i = 0; i < NSCOPES; i++)
+    for (size_t i = 0; i < count; i++)
         if (mask & (1u << i)) {
-            int w = snprintf(out + at, cap - at, "%s%s", at ? "," : "", scope_names[i]);
+            int w = snprintf(out + at, cap - at, "%s%s", at ? "," : "", names[i]);
             if (w < 0 || (size_t)w >= cap - at)
                 return;
             at += (size_t)w;
         }
+}
+
+int pl_scopes_parse(const char *list, unsigned *mask, char *bad, size_t cap)
+{
+    return pl_names_parse(list, scope_names, NSCOPES, mask, bad, cap);
+}
+
+void pl_scopes_format(unsigned mask, char *out, size_t cap)
+{
+    pl_names_format(mask, scope_names, NSCOPES, out, cap);
 }
 
 static int one_of(const char *s, const char *const *set, size_t n)
