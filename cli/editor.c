@@ -223,7 +223,10 @@ pl_secret *cli_edit(const char *initial, size_t n, int allow_non_tmpfs, size_t m
         }
         off += (size_t)w;
     }
-    close(fd);
+    if (close(fd) != 0) { /* the current text did not reach the file the editor will open */
+        fprintf(stderr, "peerlog: cannot write %s: %s\n", path, strerror(errno));
+        goto done;
+    }
     sigset_t mask;
     int ran = run_editor(path, &mask);
     if (ran != 0)
