@@ -206,10 +206,20 @@ static void print_header_line(const pl_entry *e, const char *label)
 
 /* Adds the decrypted body of e to j (or the reason it cannot be shown); prints in text
  * mode. Returns the status of the body read. */
-static pl_status body_into(pl_vault *v, const pl_entry *e, json_t *j, int json, pl_err *err)
+static pl_status body_into(pl_vault *v, const pl_entry *e, json_t *j, int json, int *denied,
+                           pl_err *err)
 {
     json_t *body = NULL;
     pl_status st = vault_body(v, e, &body, err);
+    if (st == PL_E_ACCESS) {
+        /* no key here for it: the header is still shown, the body is not */
+        if (json)
+            json_object_set_new(j, "readable", json_false());
+        else
+            printf("  (not readable by your roles)\n");
+        *denied = 1;
+        return PL_OK;
+    }
     if (st == PL_OK) {
         if (json)
             json_object_set(j, "body", body);
@@ -270,6 +280,7 @@ int cmd_show(cli_ctx *ctx, int argc, char **argv)
             retract = i;
     }
     json_t *out = NULL;
+    int denied = 0;
     if (history) {
         json_t *list = ctx->json ? json_array() : NULL;
         for (size_t i = 0; i < nh && st == PL_OK; i++) {
@@ -279,7 +290,7 @@ int cmd_show(cli_ctx *ctx, int argc, char **argv)
                                                                           "amend")
                                                                       ? "\nAmendment"
                                                                       : "\nRetraction");
-            st = body_into(v, &hist[i], j, ctx->json, &err);
+            st = body_into(v, &hist[i], j, ctx->json, &denied, &err);
             if (j)
                 json_array_append_new(list, j);
         }
@@ -291,7 +302,7 @@ int cmd_show(cli_ctx *ctx, int argc, char **argv)
             if (latest)
                 printf("  (amended; this is the latest version; --history shows all)\n");
         }
-        st = body_into(v, &hist[latest], out, ctx->json, &err);
+        st = body_into(v, &hist[latest], out, ctx->json, &denied, &err);
         if (ctx->json && out && latest) {
             char a[PL_ID_HEX + 1];
             cli_hex(hist[latest].id, PL_ID_BYTES, a, sizeof a);
@@ -301,7 +312,7 @@ int cmd_show(cli_ctx *ctx, int argc, char **argv)
             json_t *rj = ctx->json ? entry_json(&hist[retract]) : NULL;
             if (!ctx->json)
                 print_header_line(&hist[retract], "RETRACTED by");
-            st = body_into(v, &hist[retract], rj, ctx->json, &err);
+            st = body_into(v, &hist[retract], rj, ctx->json, &denied, &err);
             if (out && rj)
                 json_object_set_new(out, "retraction", rj);
             else
@@ -314,7 +325,12 @@ int cmd_show(cli_ctx *ctx, int argc, char **argv)
         json_decref(out);
         return cli_fail(st, &err);
     }
-    return ctx->json ? cli_print_json(out) : cli_finish_stdout();
+    int rc_out = ctx->json ? cli_print_json(out) : cli_finish_stdout();
+    if (denied) {
+        fprintf(stderr, "peerlog: this body is not readable by your roles\n");
+        return EXIT_ACCESS;
+    }
+    return rc_out;
 }
 
 /* ---- verify --------------------------------------------------------------------------- */

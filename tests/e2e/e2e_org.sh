@@ -87,6 +87,31 @@ expect_rc 0 "log shows the grant" -- pl log --type key.grant --json
 [ "$(json 'len(j)')" = 1 ] || fail "one key grant"
 expect_rc 0 "verify after adding a member" -- pl verify --every-signature
 
+# An entry whose body this vault holds no key for: header shown, body withheld, exit 5.
+: "${PL_TOOL:?PL_TOOL must name the pl_tool binary}"
+GRANT_ID="$(pl log --type key.grant --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')"
+expect_rc 0 "the grant row as SQL" -- "$PL_TOOL" sql "$V" "$PASS" "SELECT 'INSERT INTO
+  entries(feed, seq, id, type, subject, time_ms, date, ref0, header, sig, wraps, body) VALUES
+  (' || quote(feed) || ', ' || seq || ', ' || quote(id) || ', ' || quote(type) || ', ' ||
+  quote(subject) || ', ' || time_ms || ', ' || quote(date) || ', ' || quote(ref0) || ', ' ||
+  quote(header) || ', ' || quote(sig) || ', ' || quote(wraps) || ', ' || quote(body) || ')'
+  FROM entries WHERE type = 'key.grant'"
+grant_sql="$OUT"
+COORD2="$V"
+V="$T/stranger"
+init_vault
+expect_rc 0 "plant the grant in another vault" -- "$PL_TOOL" sql "$V" "$PASS" "$grant_sql"
+expect_rc 5 "show a body this vault has no key for" -- pl show "${GRANT_ID:0:12}"
+expect_in "key.grant" "$OUT" "the header is shown"
+expect_in "not readable by your roles" "$OUT" "the body is withheld"
+expect_in "not readable by your roles" "$ERR" "the refusal is said"
+expect_rc 5 "show --json of it" -- pl show "${GRANT_ID:0:12}" --json
+[ "$(json 'j["readable"]')" = False ] || fail "json says not readable: $OUT"
+[ "$(json 'j["type"]')" = key.grant ] || fail "json keeps the header: $OUT"
+expect_rc 0 "log lists it" -- pl log --type key.grant --json
+[ "$(json 'len(j)')" = 1 ] || fail "log shows the header"
+V="$COORD2"
+
 # Refusals: a second organisation; an organisation in a vault that has entries.
 expect_rc 1 "org init twice" -- pl org init --name "Another"
 expect_in "already belongs to an organisation" "$ERR" "second org message"
