@@ -8,6 +8,7 @@
 
 #include "formats/entry.h"
 #include "tests/unit/check.h"
+#include "tests/unit/hex.h"
 #include "vault/vault.h"
 
 /* ---- the hex of formats/entry.md §8 and formats/records.md §9.1, line for line ---------- */
@@ -97,38 +98,6 @@ static const char H2_PLAIN[] =
     "{\"date\":\"2024-04-01\",\"reason\":\"moved away\",\"scopes\":[\"record-keeping\"]}";
 static const char H2_META[] = "date=2024-04-01\nscopes=record-keeping\n";
 
-/* ---- helpers ----------------------------------------------------------------------------- */
-
-/* Fills p[n] with first, first+1, … (the "00..1f" notation of the .md files). */
-static void count_from(uint8_t *p, size_t n, unsigned first)
-{
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)(first + i);
-}
-
-/* Decodes hex into out[cap]; returns the byte count, 0 when hex is malformed or too long. */
-static size_t unhex(const char *hex, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    if (sodium_hex2bin(out, cap, hex, strlen(hex), NULL, &n, NULL) != 0)
-        return 0;
-    return n;
-}
-
-/* 1 when p[n] is exactly the bytes written as hex; prints both on a mismatch. */
-static int same_hex(const uint8_t *p, size_t n, const char *hex)
-{
-    static char buf[2 * PL_HEADER_MAX + 1];
-    if (2 * n + 1 > sizeof buf)
-        return 0;
-    sodium_bin2hex(buf, sizeof buf, p, n);
-    if (strcmp(buf, hex) == 0)
-        return 1;
-    fprintf(stderr, "  got:  %s\n  want: %s\n", buf, hex);
-    return 0;
-}
-
-#define CHECK_HEX(p, n, hex) CHECK(same_hex((p), (n), (hex)))
 
 static uint8_t sign_pk[PL_SIGN_PK_BYTES], sign_sk[PL_SIGN_SK_BYTES];
 static uint8_t box_pk[PL_BOX_PK_BYTES], box_sk[PL_BOX_SK_BYTES];

@@ -10,6 +10,7 @@
 #include "formats/keyslots.h"
 #include "formats/text.h"
 #include "tests/unit/check.h"
+#include "tests/unit/hex.h"
 
 /* ---- the hex of formats/keyslots.md §6, line for line ----------------------------------- */
 
@@ -62,35 +63,6 @@ static const char AUTHOR_BOX_SK[] =
 static const char PASSPHRASE[] = "correct horse battery staple";
 static const char RECOVERY[] = "000G-40R4-0M30-E209-185G-R38E";
 
-/* ---- helpers (as in test_fmt_entry.c) ------------------------------------------------------ */
-
-static void count_from(uint8_t *p, size_t n, unsigned first)
-{
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)(first + i);
-}
-
-static size_t unhex(const char *hex, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    if (sodium_hex2bin(out, cap, hex, strlen(hex), NULL, &n, NULL) != 0)
-        return 0;
-    return n;
-}
-
-static int same_hex(const uint8_t *p, size_t n, const char *hex)
-{
-    static char buf[2 * PL_KS_FILE_MAX + 1];
-    if (2 * n + 1 > sizeof buf)
-        return 0;
-    sodium_bin2hex(buf, sizeof buf, p, n);
-    if (strcmp(buf, hex) == 0)
-        return 1;
-    fprintf(stderr, "  got:  %s\n  want: %s\n", buf, hex);
-    return 0;
-}
-
-#define CHECK_HEX(p, n, hex) CHECK(same_hex((p), (n), (hex)))
 
 static uint8_t master[PL_MASTER_KEY_BYTES], kek1[PL_KEY_BYTES], kek2[PL_KEY_BYTES];
 
