@@ -100,6 +100,10 @@ int cmd_show(cli_ctx *ctx, int argc, char **argv);
 int cmd_verify(cli_ctx *ctx, int argc, char **argv);
 int cmd_org(cli_ctx *ctx, int argc, char **argv);
 int cmd_member(cli_ctx *ctx, int argc, char **argv);
+int cmd_join(cli_ctx *ctx, int argc, char **argv);
+int cmd_sync(cli_ctx *ctx, int argc, char **argv);
+int cmd_export(cli_ctx *ctx, int argc, char **argv);
+int cmd_import(cli_ctx *ctx, int argc, char **argv);
 
 /* Shared helpers of the commands. */
 void cli_hex(const uint8_t *p, size_t n, char *out, size_t cap);

@@ -35,6 +35,10 @@ static const top_command commands[] = {
     {"show", cmd_show, "show one entry (the latest version; --history for all)"},
     {"org", cmd_org, "'org init' starts an organisation; 'org show' describes it"},
     {"member", cmd_member, "'member add IDFILE --role ROLE': add a member (coordinators)"},
+    {"join", cmd_join, "join an organisation (--expect-org checks its fingerprint)"},
+    {"sync", cmd_sync, "exchange entries with the other members through a shared folder"},
+    {"export", cmd_export, "write a run of a feed's entries to a bundle file"},
+    {"import", cmd_import, "import a bundle file another member exported"},
     {"verify", cmd_verify, "check every chain link and body hash, and the signatures"},
 };
 
@@ -89,7 +93,8 @@ void cli_help(const cli_command *cmd)
         for (size_t i = 0; i < cmd->nopts; i++) {
             char left[64];
             const cli_opt *o = &cmd->opts[i];
-            snprintf(left, sizeof left, "--%s%s%s", o->name, o->arg ? " " : "",
+            snprintf(left, sizeof left, "%s%s%s%s", o->name[1] ? "--" : "-", o->name,
+                     o->arg ? " " : "",
                      o->arg ? o->arg : "");
             if (strlen(left) > 24)
                 printf("  %s\n  %-24s %s\n", left, "", o->help);
@@ -177,6 +182,20 @@ int cli_parse(cli_ctx *ctx, const cli_command *cmd, int argc, char **argv, const
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             cli_help(cmd);
             return 1;
+        }
+        if (a[1] != '-' && a[2] == '\0') {
+            /* A one-letter option of the table (-o FILE). */
+            const cli_opt *o = NULL;
+            for (size_t k = 0; k < cmd->nopts; k++)
+                if (cmd->opts[k].name[0] == a[1] && cmd->opts[k].name[1] == '\0')
+                    o = &cmd->opts[k];
+            if (o && o->arg) {
+                const char *v = opt_value(cmd, argc, argv, &i, o->name);
+                if (!v)
+                    return -1;
+                *o->value = v;
+                continue;
+            }
         }
         if (strncmp(a, "--", 2) != 0) {
             cli_usage_error(cmd, "unknown option '%s'", a);

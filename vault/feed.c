@@ -43,25 +43,40 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-pl_status feed_shared_key(pl_vault *v, const uint8_t peer[PL_BOX_PK_BYTES], const uint8_t **shared)
+/* The crypto_box shared key of this vault's secret key `who` (0: its own box key, j + 1:
+ * held key j) with peer, from a small cache: imports open many wraps between the same
+ * pairs, and each computation is a scalar multiplication. */
+pl_status feed_shared_key_as(pl_vault *v, unsigned who, const uint8_t peer[PL_BOX_PK_BYTES],
+                             const uint8_t **shared)
 {
     pl_vault_secrets *s = v->sec;
+    if (who > s->nheld)
+        return PL_E_INTEGRITY;
     for (unsigned i = 0; i < s->nshared; i++)
-        if (sodium_memcmp(s->shared_pk[i], peer, PL_BOX_PK_BYTES) == 0) {
+        if (s->shared_who[i] == who && sodium_memcmp(s->shared_pk[i], peer, PL_BOX_PK_BYTES) == 0) {
             *shared = s->shared[i];
             return PL_OK;
         }
-    unsigned slot = s->nshared < PL_SHARED_CACHE ? s->nshared : PL_SHARED_CACHE - 1;
-    if (crypto_box_beforenm(s->shared[slot], peer, s->box_sk) != 0) {
-        if (slot < s->nshared) /* a full cache's last slot was overwritten: drop it */
-            s->nshared = slot;
-        return PL_E_INTEGRITY; /* a low-order public key */
+    unsigned slot = s->nshared < PL_SHARED_CACHE ? s->nshared : s->shared_next++ % PL_SHARED_CACHE;
+    const uint8_t *sk = who ? s->held_sk[who - 1] : s->box_sk;
+    if (crypto_box_beforenm(s->shared[slot], peer, sk) != 0) {
+        sodium_memzero(s->shared[slot], PL_KEY_BYTES);
+        /* a low-order public key: the slot now holds nothing usable */
+        memset(s->shared_pk[slot], 0, PL_BOX_PK_BYTES);
+        s->shared_who[slot] = UINT8_MAX; /* matches no key; a fresh slot stays uncounted */
+        return PL_E_INTEGRITY;
     }
-    if (s->nshared < PL_SHARED_CACHE)
+    if (slot == s->nshared)
         s->nshared++;
     memcpy(s->shared_pk[slot], peer, PL_BOX_PK_BYTES);
+    s->shared_who[slot] = (uint8_t)who;
     *shared = s->shared[slot];
     return PL_OK;
+}
+
+pl_status feed_shared_key(pl_vault *v, const uint8_t peer[PL_BOX_PK_BYTES], const uint8_t **shared)
+{
+    return feed_shared_key_as(v, 0, peer, shared);
 }
 
 pl_status vault_begin(pl_vault *v, pl_err *err)
@@ -113,6 +128,42 @@ static pl_status prepare(pl_vault *v, sqlite3_stmt **st, const char *sql, pl_err
     int rc = sqlite3_prepare_v2(v->db, sql, -1, st, NULL);
     if (rc != SQLITE_OK)
         return store_fail(v->db, rc, "preparing a statement", err);
+    return PL_OK;
+}
+
+pl_status feed_insert(pl_vault *v, const pl_header *h, const uint8_t id[PL_ID_BYTES],
+                      const uint8_t *hdr, size_t hlen, const uint8_t sig[PL_SIG_BYTES],
+                      const uint8_t *wraps, const uint8_t *body, pl_err *err)
+{
+    char date[PL_DATE_LEN + 1];
+    pl_status st;
+    feed_entry_date(h, date);
+    if ((st = prepare(v, &v->st_insert,
+                      "INSERT INTO entries(feed, seq, id, type, subject, time_ms, date, ref0,"
+                      " header, sig, wraps, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                      err)) != PL_OK)
+        return st;
+    sqlite3_stmt *q = v->st_insert;
+    sqlite3_bind_blob(q, 1, h->feed, PL_SIGN_PK_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)h->seq);
+    sqlite3_bind_blob(q, 3, id, PL_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, h->type, -1, SQLITE_STATIC);
+    if (h->subject[0])
+        sqlite3_bind_text(q, 5, h->subject, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 6, h->time_ms);
+    sqlite3_bind_text(q, 7, date, -1, SQLITE_TRANSIENT);
+    if (h->nrefs)
+        sqlite3_bind_blob(q, 8, h->refs[0], PL_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 9, hdr, (int)hlen, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 10, sig, PL_SIG_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 11, wraps, (int)((size_t)h->nrcpt * PL_WRAP_BYTES), SQLITE_STATIC);
+    if (body)
+        sqlite3_bind_blob(q, 12, body, (int)h->body_len, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    if (rc != SQLITE_DONE)
+        return store_fail(v->db, rc, "writing the entry", err);
     return PL_OK;
 }
 
@@ -221,38 +272,11 @@ static pl_status append_in_txn(pl_vault *v, const pl_append_req *req, pl_entry *
     fmt_entry_id(hdr, hlen, out->id);
     fmt_entry_sign(out->id, v->sec->sign_sk, out->sig);
 
-    char date[PL_DATE_LEN + 1];
-    feed_entry_date(h, date);
-    if ((st = prepare(v, &v->st_insert,
-                      "INSERT INTO entries(feed, seq, id, type, subject, time_ms, date, ref0,"
-                      " header, sig, wraps, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                      err)) != PL_OK) {
-        free(body);
-        free(wrap);
-        return st;
-    }
-    sqlite3_stmt *q = v->st_insert;
-    sqlite3_bind_blob(q, 1, h->feed, PL_SIGN_PK_BYTES, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, (sqlite3_int64)h->seq);
-    sqlite3_bind_blob(q, 3, out->id, PL_ID_BYTES, SQLITE_STATIC);
-    sqlite3_bind_text(q, 4, h->type, -1, SQLITE_STATIC);
-    if (h->subject[0])
-        sqlite3_bind_text(q, 5, h->subject, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 6, h->time_ms);
-    sqlite3_bind_text(q, 7, date, -1, SQLITE_TRANSIENT);
-    if (h->nrefs)
-        sqlite3_bind_blob(q, 8, h->refs[0], PL_ID_BYTES, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 9, hdr, (int)hlen, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 10, out->sig, PL_SIG_BYTES, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 11, wrap, (int)nwrap, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 12, body, (int)h->body_len, SQLITE_STATIC);
-    rc = sqlite3_step(q);
-    sqlite3_reset(q);
-    sqlite3_clear_bindings(q);
+    st = feed_insert(v, h, out->id, hdr, hlen, out->sig, wrap, body, err);
     free(body);
     free(wrap);
-    if (rc != SQLITE_DONE)
-        return store_fail(v->db, rc, "writing the entry", err);
+    if (st != PL_OK)
+        return st;
     memcpy(v->last_id, out->id, PL_ID_BYTES);
     memcpy(v->last_sig, out->sig, PL_SIG_BYTES);
     v->pending_sig = 1;
@@ -406,10 +430,7 @@ static pl_status wrap_key(pl_vault *v, const pl_header *h, size_t i, const uint8
     int j = feed_held_index(v, h->rcpt[i]);
     if (j < 0)
         return PL_E_ACCESS;
-    if (crypto_box_beforenm(v->sec->held_shared, h->box_pk, v->sec->held_sk[j]) != 0)
-        return PL_E_INTEGRITY;
-    *shared = v->sec->held_shared;
-    return PL_OK;
+    return feed_shared_key_as(v, (unsigned)j + 1u, h->box_pk, shared);
 }
 
 pl_status vault_body(pl_vault *v, const pl_entry *e, json_t **out, pl_err *err)
@@ -547,6 +568,12 @@ void feed_held_truncate(pl_vault *v, unsigned n)
         sodium_memzero(v->sec->held_sk[j], PL_BOX_SK_BYTES);
     if (n < v->sec->nheld)
         v->sec->nheld = n;
+    /* Shared keys computed with a forgotten key go too. */
+    for (unsigned i = 0; i < v->sec->nshared; i++)
+        if (v->sec->shared_who[i] > n && v->sec->shared_who[i] != UINT8_MAX) {
+            sodium_memzero(v->sec->shared[i], PL_KEY_BYTES);
+            v->sec->shared_who[i] = UINT8_MAX;
+        }
 }
 
 unsigned vault_keys_held(const pl_vault *v)

@@ -15,7 +15,7 @@
 #define PL_DOM_HELD        "peerlog/v1/held-key"
 #define PL_DOM_IDENTITY    "peerlog/v1/identity-secrets"
 #define PL_SCHEMA_VERSION  1
-#define PL_SHARED_CACHE    8u
+#define PL_SHARED_CACHE    16u
 
 /* Layout of the vault's secret buffer. */
 typedef struct {
@@ -23,7 +23,8 @@ typedef struct {
     uint8_t box_sk[PL_BOX_SK_BYTES];
     uint8_t shared_pk[PL_SHARED_CACHE][PL_BOX_PK_BYTES];
     uint8_t shared[PL_SHARED_CACHE][PL_KEY_BYTES]; /* crypto_box_beforenm cache */
-    unsigned nshared;
+    uint8_t shared_who[PL_SHARED_CACHE]; /* whose secret key: 0 own, j + 1 held key j */
+    unsigned nshared, shared_next;
     /* The entry being appended draws its body key, body nonce and wrap nonce here in one
      * randombytes call, and wipes them once the body is sealed and the key wrapped: guarded
      * memory without a sodium_malloc (mmap, mprotect, munmap) per entry. */
@@ -34,7 +35,7 @@ typedef struct {
     uint8_t held_sk[PL_HELD_MAX][PL_BOX_SK_BYTES];
     unsigned nheld;
     uint8_t held_kek[PL_KEY_BYTES];
-    uint8_t held_shared[PL_KEY_BYTES];
+    uint8_t exchange[PL_KEY_BYTES]; /* the organisation exchange key while a bundle is made or read */
 } pl_vault_secrets;
 
 struct pl_vault {
@@ -83,6 +84,12 @@ PL_WUR pl_status store_exec(sqlite3 *db, const char *sql, pl_err *err);
 PL_WUR pl_status feed_row_entry(sqlite3_stmt *st, int col_header, pl_entry *e, pl_err *err);
 PL_WUR pl_status feed_shared_key(pl_vault *v, const uint8_t peer[PL_BOX_PK_BYTES],
                                  const uint8_t **shared);
+PL_WUR pl_status feed_shared_key_as(pl_vault *v, unsigned who,
+                                    const uint8_t peer[PL_BOX_PK_BYTES], const uint8_t **shared);
+/* Inserts one entry row (body NULL: erased) in the open transaction. */
+PL_WUR pl_status feed_insert(pl_vault *v, const pl_header *h, const uint8_t id[PL_ID_BYTES],
+                             const uint8_t *hdr, size_t hlen, const uint8_t sig[PL_SIG_BYTES],
+                             const uint8_t *wraps, const uint8_t *body, pl_err *err);
 /* Opens every wrap of h this vault should be able to open (all when it is the author, its
  * own as a recipient): PL_E_INTEGRITY when one does not. The body key is wiped. */
 PL_WUR pl_status feed_wraps_check(pl_vault *v, const pl_header *h, const uint8_t *wraps);
@@ -97,6 +104,18 @@ void pl_names_format(unsigned mask, const char *const *names, size_t count, char
 PL_WUR pl_status org_recipients(pl_vault *v, const char *type,
                                 uint8_t rcpt[PL_ROLES][PL_BOX_PK_BYTES], uint8_t *n,
                                 pl_err *err);
+/* The organisation id this vault belongs to (vault_meta); PL_E_NOTFOUND when none. */
+PL_WUR pl_status org_id(pl_vault *v, uint8_t id[PL_ID_BYTES], pl_err *err);
+/* Takes the key grants addressed to this vault, in the caller's transaction. */
+PL_WUR pl_status org_take_grants(pl_vault *v, const pl_org *o, unsigned *taken, pl_err *err);
+/* The member whose feed is feed, or NULL. */
+const pl_org_member *org_member(const pl_org *o, const uint8_t feed[PL_SIGN_PK_BYTES]);
+/* 0 when h's author was a member whose roles may write h's type at h's place in its feed;
+ * else -1 and the reason in why[cap]. */
+int org_may_write(pl_vault *v, const pl_org *o, const pl_header *h, char *why, size_t cap);
+/* exchange.c: the invitation this vault joined with (vault_meta 'invite'), copied to out
+ * unless NULL; PL_E_NOTFOUND when none. */
+PL_WUR pl_status org_invitation(pl_vault *v, uint8_t *out, pl_err *err);
 /* Forgets (and wipes) the held keys from index n on: their rows went with a rollback. */
 void feed_held_truncate(pl_vault *v, unsigned n);
 /* The index of pk among the held keys, -1 when not held. */

@@ -42,7 +42,7 @@ void vault_org_fingerprint(const uint8_t id[PL_ID_BYTES], char out[PL_FINGERPRIN
 }
 
 /* The organisation id this vault belongs to, from vault_meta; PL_E_NOTFOUND when none. */
-static pl_status org_id(pl_vault *v, uint8_t id[PL_ID_BYTES], pl_err *err)
+pl_status org_id(pl_vault *v, uint8_t id[PL_ID_BYTES], pl_err *err)
 {
     sqlite3_stmt *q = NULL;
     pl_status st = PL_OK;
@@ -256,10 +256,17 @@ pl_status vault_org(pl_vault *v, pl_org *out, pl_err *err)
     if ((st = org_id(v, out->id, err)) != PL_OK)
         return st;
     sodium_bin2hex(hex, sizeof hex, out->id, PL_ID_BYTES);
-    if ((st = vault_find(v, hex, &g, err)) != PL_OK)
-        return st == PL_E_NOTFOUND ? pl_fail(err, PL_E_INTEGRITY, "the organisation's genesis "
-                                                                  "is missing from vault.db")
-                                   : st;
+    if ((st = vault_find(v, hex, &g, err)) != PL_OK) {
+        if (st != PL_E_NOTFOUND)
+            return st;
+        /* A vault that joined keeps the invitation until the genesis arrives. */
+        return org_invitation(v, NULL, NULL) == PL_OK
+                   ? pl_fail(err, PL_E_NOTFOUND, "this vault has joined an organisation whose "
+                                                 "first entries have not arrived yet; run "
+                                                 "'peerlog sync DIR' with the shared folder")
+                   : pl_fail(err, PL_E_INTEGRITY, "the organisation's genesis is missing from "
+                                                  "vault.db");
+    }
     if (strcmp(g.h.type, "org.genesis") != 0 || !entry_authentic(&g))
         return pl_fail(err, PL_E_INTEGRITY, "the organisation id does not name a genuine "
                                             "genesis");
@@ -576,35 +583,120 @@ static int take_grant(void *ctx, const pl_entry *e)
     return g->st != PL_OK;
 }
 
+pl_status org_take_grants(pl_vault *v, const pl_org *o, unsigned *taken, pl_err *err)
+{
+    grants_ctx g = {v, o, 0, PL_OK, err};
+    pl_filter f = {.type = "key.grant"};
+    pl_status st = vault_log(v, &f, take_grant, &g, err);
+    if (st == PL_OK)
+        st = g.st;
+    *taken = st == PL_OK ? g.taken : 0;
+    return st;
+}
+
 pl_status vault_accept_grants(pl_vault *v, unsigned *taken, pl_err *err)
 {
     pl_org *o = calloc(1, sizeof *o);
-    unsigned held_before = v->sec->nheld;
+    unsigned held_before = v->sec->nheld, got = 0;
     if (taken)
         *taken = 0;
     if (!o)
         return pl_fail(err, PL_E_NOMEM, "out of memory");
     pl_status st = vault_org(v, o, err);
-    grants_ctx g = {v, o, 0, PL_OK, err};
-    pl_filter f = {.type = "key.grant"};
     /* All of the grants or none: a damaged one leaves nothing half taken. */
     if (st == PL_OK && (st = vault_begin(v, err)) == PL_OK) {
-        st = vault_log(v, &f, take_grant, &g, err);
-        if (st == PL_OK)
-            st = g.st;
+        st = org_take_grants(v, o, &got, err);
         if (st == PL_OK)
             st = vault_commit(v, err);
         else
             vault_rollback(v);
         if (st != PL_OK) {
             feed_held_truncate(v, held_before);
-            g.taken = 0;
+            got = 0;
         }
     }
     free(o);
     if (taken)
-        *taken = g.taken;
+        *taken = got;
     return st;
+}
+
+const pl_org_member *org_member(const pl_org *o, const uint8_t feed[PL_SIGN_PK_BYTES])
+{
+    for (unsigned i = 0; i < o->nmembers; i++)
+        if (sodium_memcmp(o->members[i].id.sign_pk, feed, PL_SIGN_PK_BYTES) == 0)
+            return &o->members[i];
+    return NULL;
+}
+
+/* The roles that may write type: organisation entries are the coordinators'; records are
+ * as the policy says. -1 when the policy does not name the type (or cannot be read). */
+static int writers_of(const pl_org *o, const char *type, unsigned *mask)
+{
+    static const char *const org_types[] = {"org.genesis", "key.rotate", "key.grant",
+                                            "member.add"};
+    for (size_t i = 0; i < sizeof org_types / sizeof org_types[0]; i++)
+        if (strcmp(type, org_types[i]) == 0) {
+            *mask = 1u; /* coordinator */
+            return 0;
+        }
+    for (unsigned p = 0; p < o->npolicy; p++)
+        if (strcmp(o->policy[p].type, type) == 0) {
+            *mask = o->policy[p].write;
+            return 0;
+        }
+    return -1;
+}
+
+int org_may_write(pl_vault *v, const pl_org *o, const pl_header *h, char *why, size_t cap)
+{
+    const pl_org_member *m = org_member(o, h->feed);
+    char fp[PL_FINGERPRINT_HEX + 1], type[PL_TYPE_MAX + 1], roles[96];
+    unsigned need = 0;
+    if (!m) {
+        char feed[2 * PL_SIGN_PK_BYTES + 1];
+        sodium_bin2hex(feed, sizeof feed, h->feed, PL_SIGN_PK_BYTES);
+        snprintf(why, cap, "written by feed %.16s…, which is not a member of the organisation",
+                 feed);
+        return -1;
+    }
+    memcpy(fp, m->id.fingerprint, sizeof fp);
+    if (sodium_memcmp(h->box_pk, m->id.box_pk, PL_BOX_PK_BYTES) != 0) {
+        snprintf(why, cap, "member %.8s… wrote with a key the organisation does not know", fp);
+        return -1;
+    }
+    if (h->seq < m->from_seq) {
+        snprintf(why, cap, "member %.8s… wrote entry %llu before joining (from entry %llu)", fp,
+                 (unsigned long long)h->seq, (unsigned long long)m->from_seq);
+        return -1;
+    }
+    snprintf(type, sizeof type, "%s", h->type);
+    if (!strcmp(type, "amend") || !strcmp(type, "retract")) {
+        /* A correction is allowed when its original is the same author's entry. */
+        char hex[PL_ID_HEX + 1];
+        pl_entry target;
+        pl_err ignore;
+        sodium_bin2hex(hex, sizeof hex, h->refs[0], PL_ID_BYTES);
+        if (h->nrefs < 1 || vault_find(v, hex, &target, &ignore) != PL_OK ||
+            sodium_memcmp(target.h.feed, h->feed, PL_SIGN_PK_BYTES) != 0) {
+            snprintf(why, cap, "member %.8s… corrects an entry that is not their own", fp);
+            return -1;
+        }
+        snprintf(type, sizeof type, "%s", target.h.type);
+    }
+    if (writers_of(o, type, &need) != 0) {
+        snprintf(why, cap, o->npolicy ? "the organisation's policy has no record type '%s'"
+                                      : "this vault cannot read the organisation's policy to "
+                                        "check who may write '%s'",
+                 type);
+        return -1;
+    }
+    if (!(m->roles & need)) {
+        pl_roles_format(m->roles, roles, sizeof roles);
+        snprintf(why, cap, "member %.8s… (%s) may not write '%s'", fp, roles, type);
+        return -1;
+    }
+    return 0;
 }
 
 pl_status org_recipients(pl_vault *v, const char *type, uint8_t rcpt[PL_ROLES][PL_BOX_PK_BYTES],
@@ -614,11 +706,14 @@ pl_status org_recipients(pl_vault *v, const char *type, uint8_t rcpt[PL_ROLES][P
     pl_org *o = calloc(1, sizeof *o);
     if (!o)
         return pl_fail(err, PL_E_NOMEM, "out of memory");
-    pl_status st = vault_org(v, o, err);
+    uint8_t id[PL_ID_BYTES];
+    pl_status st = org_id(v, id, err);
     if (st == PL_E_NOTFOUND) { /* a personal vault: the author alone */
         free(o);
         return PL_OK;
     }
+    if (st == PL_OK)
+        st = vault_org(v, o, err);
     if (st == PL_OK && o->npolicy == 0)
         st = pl_fail(err, PL_E_ACCESS, "this vault cannot read its organisation's policy yet "
                                        "(take your key grants first)");

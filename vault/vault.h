@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "formats/entry.h"
+#include "formats/invite.h"
 #include "formats/text.h"
 #include "vault/secret.h"
 #include "vault/status.h"
@@ -251,6 +252,82 @@ PL_WUR pl_status vault_org_init(pl_vault *v, const char *name, pl_org *out, pl_e
 PL_WUR pl_status vault_org(pl_vault *v, pl_org *out, pl_err *err);
 /* The first 16 bytes of BLAKE2b-256(PL_DOM_ORG_FINGERPRINT "\0" || id), as hex. */
 void vault_org_fingerprint(const uint8_t id[PL_ID_BYTES], char out[PL_FINGERPRINT_HEX + 1]);
+
+/* ---- exchange (formats/bundle.md) ---------------------------------------------------- */
+
+typedef struct {
+    uint64_t first, last; /* the sequence numbers exported */
+    uint32_t count;
+    uint8_t last_id[PL_ID_BYTES];
+} pl_export_info;
+
+/* A bundle of feed's entries from since on (one branch, contiguous), at most max_entries
+ * (0: the format's limit) and at most PL_BUNDLE_MAX_BYTES; free *out with free().
+ * PL_E_NOTFOUND when the feed has no entries from since on. */
+PL_WUR pl_status vault_export(pl_vault *v, const uint8_t feed[PL_SIGN_PK_BYTES], uint64_t since,
+                              uint32_t max_entries, uint8_t **out, size_t *len,
+                              pl_export_info *info, pl_err *err);
+
+typedef struct {
+    uint32_t entries; /* in the bundle */
+    uint32_t added;   /* stored now (forks included) */
+    uint32_t known;   /* held already: a re-import adds nothing */
+    uint32_t forks;   /* stored as evidence: another entry holds the same feed and seq */
+    unsigned keys_taken;
+    int retry;        /* refused for a reason a later import can remove: a gap, or an author
+                         or exporter whose membership has not arrived */
+    uint8_t exporter[PL_SIGN_PK_BYTES];
+    char fork[120];   /* the first fork, described */
+} pl_import_report;
+
+/* Checks everything in the bundle first (decryption, every signature and body hash, chain
+ * continuity with what the vault holds, membership and roles of every author and of the
+ * exporter, key wraps addressed to this vault) and stores all of its new entries in one
+ * transaction, or nothing: PL_E_INTEGRITY with the reason. Takes key grants addressed to
+ * this vault. */
+PL_WUR pl_status vault_import(pl_vault *v, const uint8_t *in, size_t n, pl_import_report *rep,
+                              pl_err *err);
+
+/* An invitation for member (coordinators only): the exchange key sealed to the member's box
+ * key, so that its vault can read the organisation's bundles (formats/bundle.md §4). */
+PL_WUR pl_status vault_invite(pl_vault *v, const uint8_t member[PL_SIGN_PK_BYTES],
+                              uint8_t out[PL_INVITE_BYTES], pl_err *err);
+/* Joins the organisation an invitation names, after checking that its fingerprint is
+ * expect_org (as 'org show' prints it; spaces ignored): records the organisation and keeps
+ * the invitation until the organisation's entries are imported. Needs a new vault. */
+PL_WUR pl_status vault_join(pl_vault *v, const uint8_t *in, size_t n, const char *expect_org,
+                            pl_err *err);
+
+typedef struct {
+    unsigned bundles_written, invites_written;
+    uint64_t entries_exported;
+    unsigned bundles_imported; /* that added entries */
+    uint64_t entries_added;
+    uint64_t forks;
+    unsigned keys_taken;
+    unsigned bundles_refused; /* each reported through the callback */
+    int waiting;              /* joined, but the organisation's entries are not there yet */
+} pl_sync_report;
+
+typedef enum { PL_SYNC_PROGRESS, PL_SYNC_REFUSED, PL_SYNC_FORK } pl_sync_event;
+/* PROGRESS: about to import file number done of total; REFUSED and FORK: msg says why. */
+typedef void (*pl_sync_cb)(void *ctx, pl_sync_event ev, const char *path, size_t done,
+                           size_t total, const char *msg);
+
+/* Imports every bundle under dir/feeds/ not yet held (in passes, so that a bundle waiting
+ * for another is retried), then writes this vault's new entries as
+ * dir/feeds/<feed>/<first>-<last>-<id8>.bundle and, on a coordinator's vault, an invitation
+ * dir/invites/<fingerprint>.invite for each member without one. A refused bundle is
+ * reported through cb and counted; it does not stop the others. */
+PL_WUR pl_status vault_sync(pl_vault *v, const char *dir, pl_sync_cb cb, void *ctx,
+                            pl_sync_report *rep, pl_err *err);
+
+/* Whole files: read (refused unread when larger than max) and written crash-safely (a
+ * temporary name beside path, fsync, rename, fsync of the directory). */
+PL_WUR pl_status pl_file_read(const char *path, size_t max, uint8_t **out, size_t *len,
+                              pl_err *err);
+PL_WUR pl_status pl_file_write_atomic(const char *path, const uint8_t *p, size_t n,
+                                      pl_err *err);
 
 /* ---- low level (tests, benchmarks) --------------------------------------------------- */
 

@@ -51,14 +51,28 @@ static pl_status check_pages(pl_vault *v, pl_verify_report *rep, pl_err *err)
     return PL_OK;
 }
 
+#define FORK_WIDTH 4u /* branches of one feed tracked at one sequence number */
+
 typedef struct {
     int have_prev;
     uint64_t seq;
     uint8_t id[PL_ID_BYTES];
+    /* The ids at seq (more than one where a feed forked) and at seq - 1. */
+    uint8_t at_seq[FORK_WIDTH][PL_ID_BYTES], before[FORK_WIDTH][PL_ID_BYTES];
+    unsigned n_at, n_before;
     uint8_t sig[PL_SIG_BYTES];
     int sig_checked;
     int sig_bad;
 } link_state;
+
+/* 1 when prev names an entry at the sequence number before. */
+static int links_to(const link_state *L, const uint8_t *prev)
+{
+    for (unsigned i = 0; i < L->n_at; i++)
+        if (memcmp(L->at_seq[i], prev, PL_ID_BYTES) == 0)
+            return 1;
+    return 0;
+}
 
 /* Reports an entry whose link or id is wrong, pinpointing it by its own signature. */
 static void broken(pl_verify_report *rep, const pl_header *h, const uint8_t *id,
@@ -82,9 +96,22 @@ static pl_status verify_walk(pl_vault *v, int every_sig, pl_verify_report *rep, 
     if (rc != SQLITE_OK)
         return store_fail(v->db, rc, "reading entries", err);
     pl_header *h = malloc(sizeof *h);
-    if (!h) {
+    pl_org *org = calloc(1, sizeof *org);
+    if (!h || !org) {
+        free(h);
+        free(org);
         sqlite3_finalize(q);
         return pl_fail(err, PL_E_NOMEM, "out of memory");
+    }
+    uint8_t org_id_bytes[PL_ID_BYTES];
+    pl_err oerr;
+    if (org_id(v, org_id_bytes, &oerr) == PL_E_NOTFOUND) {
+        free(org);
+        org = NULL;
+    } else if (vault_org(v, org, &oerr) != PL_OK) {
+        problem(rep, NULL, 0, "the organisation cannot be read: %s", oerr.msg);
+        free(org);
+        org = NULL;
     }
     uint8_t cur_feed[PL_SIGN_PK_BYTES];
     pl_header last_h;
@@ -117,9 +144,9 @@ static pl_status verify_walk(pl_vault *v, int every_sig, pl_verify_report *rep, 
             have_feed = 1;
             rep->feeds++;
             memset(&L, 0, sizeof L);
-            /* Until organisations exist (membership entries), a vault holds one feed: its
-             * owner's. Any other feed got here without an import that checked it. */
-            if (sodium_memcmp(cur_feed, v->id.sign_pk, PL_SIGN_PK_BYTES) != 0)
+            /* A vault outside an organisation holds one feed: its owner's. Any other feed
+             * got here without an import that checked it. */
+            if (!org && sodium_memcmp(cur_feed, v->id.sign_pk, PL_SIGN_PK_BYTES) != 0)
                 problem(rep, cur_feed, 0, "entries of a feed that is not this vault's owner's "
                                           "(no import could have added them)");
         }
@@ -140,6 +167,11 @@ static pl_status verify_walk(pl_vault *v, int every_sig, pl_verify_report *rep, 
         }
         fmt_entry_id(hdr, (size_t)hlen, id);
         int bad = 0, sig_bad = 0;
+        /* In an organisation, each entry counts only if its author was a member whose roles
+         * allow its type (formats/org.md). */
+        char why[240];
+        if (org && org_may_write(v, org, h, why, sizeof why) != 0)
+            problem(rep, cur_feed, seq, "%s", why);
         /* The row's columns must say what the signed header says. */
         if (sodium_memcmp(h->feed, cur_feed, PL_SIGN_PK_BYTES) != 0 || h->seq != seq) {
             broken(rep, h, id, sig, "the row is not where its header says it belongs");
@@ -173,11 +205,11 @@ static pl_status verify_walk(pl_vault *v, int every_sig, pl_verify_report *rep, 
                         (unsigned long long)seq - 1);
             } else if (L.seq && seq == L.seq) {
                 problem(rep, cur_feed, seq, "two different entries have this sequence number "
-                                            "(a fork)");
+                                            "(a fork); a coordinator must resolve it");
             } else if (L.seq && seq != L.seq + 1) {
                 problem(rep, cur_feed, L.seq + 1, "entries %llu to %llu are missing",
                         (unsigned long long)L.seq + 1, (unsigned long long)seq - 1);
-            } else if (L.have_prev && memcmp(h->prev, L.id, PL_ID_BYTES) != 0) {
+            } else if (L.have_prev && !links_to(&L, h->prev)) {
                 /* Which side changed? An altered header no longer matches its signature. */
                 if (L.sig_checked && L.sig_bad)
                     ; /* the previous entry's bad signature is reported already */
@@ -221,6 +253,13 @@ static pl_status verify_walk(pl_vault *v, int every_sig, pl_verify_report *rep, 
             problem(rep, cur_feed, seq, "a key wrap does not open: the body can no longer be "
                                         "read");
         L.have_prev = !bad || h->seq == seq;
+        if (seq != L.seq) { /* the ids at the last seq become the ones before */
+            memcpy(L.before, L.at_seq, sizeof L.before);
+            L.n_before = L.n_at;
+            L.n_at = 0;
+        }
+        if (L.n_at < FORK_WIDTH)
+            memcpy(L.at_seq[L.n_at++], id, PL_ID_BYTES);
         L.seq = seq;
         memcpy(L.id, id, PL_ID_BYTES);
         memcpy(L.sig, sig, PL_SIG_BYTES);
@@ -228,6 +267,7 @@ static pl_status verify_walk(pl_vault *v, int every_sig, pl_verify_report *rep, 
         L.sig_bad = sig_bad;
     }
     free(h);
+    free(org);
     sqlite3_finalize(q);
     if (rc != SQLITE_DONE)
         return store_fail(v->db, rc, "reading entries", err);
