@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# Issue 3, exchange: five vaults (coordinator, guides A and B, supervisor, auditor) that meet
+# only through a shared folder; who reads what; export/import; and bad bundles, each refused
+# with exit 4 (1 for a plain I/O error) and the vault left byte for byte as it was.
+. "$(dirname "$0")/lib.sh"
+S="$T/shared"
+mkdir "$S"
+
+as() { V="$T/$1"; }
+fp_of() { as "$1"; pl id --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])'; }
+# Byte-level identity of a closed vault (vault.db and keyslots; no -wal/-shm left behind).
+vault_sum() { (cd "$T/$1" && ls -A | sort && sha256sum vault.db keyslots) ; }
+
+for who in coord guideA guideB sup aud; do
+  as "$who"
+  expect_rc 0 "init $who" -- pl init --name "$who" "${KDF[@]}" --json
+done
+as coord
+expect_rc 0 "org init" -- pl org init --name "Peer support Aarhus" --json
+ORGFP="$(json 'j["fingerprint"]')"
+for pair in guideA:guide guideB:guide sup:supervisor aud:auditor; do
+  who="${pair%%:*}" role="${pair#*:}"
+  as "$who"; pl id export > "$T/$who.json"
+  fp="$(fp_of "$who")"
+  as coord
+  expect_rc 0 "member add $who" -- pl member add "$T/$who.json" --role "$role" \
+    --expect-fingerprint "$fp"
+done
+
+# Before the coordinator syncs there is nothing to join with.
+as guideA
+expect_rc 1 "join before the coordinator synced" -- pl join "$S" --expect-org "$ORGFP"
+expect_in "no invitation for you" "$ERR" "join explains the missing invitation"
+
+as coord
+expect_rc 0 "coordinator sync" -- pl sync "$S" --json
+[ "$(json 'j["invites_written"]')" = 4 ] || fail "four invitations: $OUT"
+[ "$(json 'j["entries_exported"]')" -ge 13 ] || fail "the coordinator's entries: $OUT"
+ls "$S/invites" | grep -q "^$(fp_of guideA).invite$" || fail "invitation named by fingerprint"
+
+# The fingerprint check: a wrong fingerprint is refused, and the vault stays outside.
+as guideA
+wrong="$(printf '%s' "$ORGFP" | tr '0-9a-f' '1-9a-f0')"
+expect_rc 4 "join with the wrong fingerprint" -- pl join "$S" --expect-org "$wrong"
+expect_in "do not join" "$ERR" "mismatch tells the member not to join"
+expect_rc 1 "still no organisation" -- pl org show
+expect_rc 2 "join without --expect-org" -- pl join "$S"
+expect_rc 1 "join with a malformed fingerprint" -- pl join "$S" --expect-org "12 34"
+
+for who in guideA guideB sup aud; do
+  as "$who"
+  # Spaces as org show prints them are fine.
+  expect_rc 0 "join $who" -- pl join "$S" --expect-org "${ORGFP:0:4} ${ORGFP:4:4} ${ORGFP:8}"
+  expect_in "fingerprint checked" "$OUT" "$who: join confirms the check"
+  expect_rc 0 "$who org show" -- pl org show --json
+  [ "$(json 'j["fingerprint"]')" = "$ORGFP" ] || fail "$who sees the organisation"
+done
+as guideA
+expect_rc 1 "join twice" -- pl join "$S" --expect-org "$ORGFP"
+expect_in "already" "$ERR" "a second join says the vault is a member already"
+
+# Guide A writes consent and a session; everyone syncs.
+as guideA
+expect_rc 0 "A consent" -- pl consent grant --subject new \
+  --scopes peer-support,record-keeping,supervision-sharing --valid-from 2026-01-01 \
+  --name "Ann Citizen MARKER-NAME" --contact "555-0101" --json
+SUBJ="$(json 'j["subject"]')"
+CONSENT="$(json 'j["entry"]')"
+printf 'We walked by the river. MARKER-NOTE-A\n' > "$T/note"
+expect_rc 0 "A session" -- pl session add --subject "$SUBJ" --date 2026-02-02 --minutes 50 \
+  --kind one-to-one --note-file "$T/note" --json
+SESSION="$(json 'j["entry"]')"
+for who in guideA coord guideB sup aud; do
+  as "$who"; expect_rc 0 "sync $who" -- pl sync "$S"
+done
+# Nothing readable leaks into the folder: the bundles are encrypted.
+if grep -rqa -e MARKER-NOTE-A -e MARKER-NAME -e "Peer support Aarhus" "$S"; then
+  fail "plain text in the shared folder"
+fi
+
+as sup
+expect_rc 0 "supervisor reads A's session" -- pl show "$SESSION" --json
+expect_in "MARKER-NOTE-A" "$OUT" "session note for the supervisor"
+expect_rc 5 "supervisor cannot read the consent body" -- pl show "$CONSENT"
+as guideB
+expect_rc 5 "guide B cannot read A's session" -- pl show "$SESSION"
+expect_in "not readable by your roles" "$OUT$ERR" "B is told why"
+expect_not_in "MARKER-NOTE-A" "$OUT$ERR" "B sees no note text"
+expect_rc 5 "guide B cannot read A's consent" -- pl show "$CONSENT"
+as aud
+expect_rc 0 "auditor reads the consent" -- pl show "$CONSENT" --json
+expect_in "MARKER-NAME" "$OUT" "consent body for the auditor"
+expect_rc 5 "auditor cannot read the session" -- pl show "$SESSION"
+expect_rc 0 "auditor log shows the session header" -- pl log --type session --json
+[ "$(json 'len(j)')" = 1 ] || fail "auditor sees the session header: $OUT"
+for who in coord guideA guideB sup aud; do
+  as "$who"
+  expect_rc 0 "verify $who" -- pl verify --every-signature --json
+  [ "$(json 'j["feeds"]')" = 2 ] || fail "$who holds both feeds: $OUT"
+done
+
+# A second sync changes nothing and writes nothing.
+as sup
+before="$(find "$S" -type f | sort)"
+expect_rc 0 "sync again" -- pl sync "$S" --json
+[ "$(json 'j["entries_added"]')" = 0 ] && [ "$(json 'j["bundles_written"]')" = 0 ] ||
+  fail "a second sync is a no-op: $OUT"
+[ "$before" = "$(find "$S" -type f | sort)" ] || fail "a second sync wrote files"
+
+# export / import by hand.
+as guideA
+expect_rc 0 "A writes another session" -- pl session add --subject "$SUBJ" --date 2026-02-09 \
+  --minutes 40 --kind one-to-one --note-file "$T/note" --json
+expect_rc 2 "export without -o" -- pl export
+expect_rc 0 "export --help" -- pl export --help
+expect_in "-o FILE" "$OUT" "help shows -o"
+expect_rc 0 "export A's feed" -- pl export -o "$T/a.bundle" --json
+[ "$(json 'j["first"], j["last"], j["count"]')" = "1 3 3" ] || fail "export range: $OUT"
+expect_rc 0 "export --since" -- pl export --since 3 -o "$T/a3.bundle" --json
+[ "$(json 'j["count"]')" = 1 ] || fail "export --since 3: $OUT"
+expect_rc 1 "export past the head" -- pl export --since 9 -o "$T/none.bundle"
+[ -e "$T/none.bundle" ] && fail "a failed export left a file"
+as sup
+expect_rc 0 "import" -- pl import "$T/a.bundle" --json
+[ "$(json 'j["added"], j["known"]')" = "1 2" ] || fail "import adds only what is new: $OUT"
+expect_rc 0 "import again (replay)" -- pl import "$T/a.bundle" --json
+[ "$(json 'j["added"]')" = 0 ] || fail "a replay adds nothing: $OUT"
+expect_in "Nothing new" "$(pl import "$T/a.bundle" 2>&1)" "replay says nothing is new"
+expect_rc 0 "export another member's feed by fingerprint" -- \
+  pl export --feed "$(fp_of guideA)" -o "$T/a-by-sup.bundle" --json
+[ "$(json 'j["count"]')" = 3 ] || fail "a member relays another's feed: $OUT"
+
+# Bad bundles: each refused with exit 4, the vault unchanged byte for byte.
+as guideB
+cp "$T/a.bundle" "$T/good.bundle"
+refused() { # NAME FILE MESSAGE-PART
+  local sum; as guideB; sum="$(vault_sum guideB)"
+  expect_rc 4 "$1 refused" -- pl import "$2"
+  expect_in "$3" "$ERR" "$1: message"
+  [ "$(printf '%s' "$ERR" | wc -l)" -le 1 ] || fail "$1: one line, got: $ERR"
+  [ "$sum" = "$(vault_sum guideB)" ] || fail "$1: the vault changed"
+}
+size=$(stat -c %s "$T/good.bundle")
+head -c $((size - 1)) "$T/good.bundle" > "$T/trunc.bundle"
+refused truncated "$T/trunc.bundle" "damaged, truncated or altered"
+head -c 100 "$T/good.bundle" > "$T/short.bundle"
+refused "cut in the preamble" "$T/short.bundle" "not a peerlog bundle"
+python3 - "$T/good.bundle" "$T/flip.bundle" <<'EOF'
+import sys
+b = bytearray(open(sys.argv[1], 'rb').read()); b[len(b) // 2] ^= 0x10
+open(sys.argv[2], 'wb').write(b)
+EOF
+refused "bit flipped" "$T/flip.bundle" "damaged, truncated or altered"
+python3 - "$T/good.bundle" "$T/reorder.bundle" <<'EOF'
+import struct, sys
+b = open(sys.argv[1], 'rb').read()
+pre, rest, msgs = b[:104], b[104:], []
+while rest:
+    n = struct.unpack('<I', rest[:4])[0]; msgs.append(rest[:4 + n]); rest = rest[4 + n:]
+msgs[0], msgs[1] = msgs[1], msgs[0]
+open(sys.argv[2], 'wb').write(pre + b''.join(msgs))
+EOF
+refused reordered "$T/reorder.bundle" "damaged, truncated or altered"
+truncate -s $((256 * 1024 * 1024 + 1)) "$T/huge.bundle"
+refused oversized "$T/huge.bundle" "larger than"
+printf 'not a bundle at all\n' > "$T/text.bundle"
+refused "not a bundle" "$T/text.bundle" "not a peerlog bundle"
+expect_rc 1 "missing file" -- pl import "$T/no-such.bundle"
+# Another organisation's bundle.
+as other
+expect_rc 0 "other init" -- pl init --name other "${KDF[@]}"
+expect_rc 0 "other org" -- pl org init --name "Another programme"
+expect_rc 0 "other export" -- pl export -o "$T/other.bundle"
+refused "another organisation" "$T/other.bundle" "another organisation"
+# Outside an organisation there is nothing to import into.
+as fresh
+expect_rc 0 "fresh init" -- pl init --name fresh "${KDF[@]}"
+expect_rc 1 "import into a vault outside the organisation" -- pl import "$T/good.bundle"
+expect_in "join one first" "$ERR" "import explains joining"
+# A gap: A's entry 4 before B has entry 3.
+as guideA
+printf 'private MARKER-PRIVATE\n' > "$T/private"
+expect_rc 0 "A's fourth entry" -- pl note add --note-file "$T/private" --json
+expect_rc 0 "export entry 4" -- pl export --since 4 -o "$T/a4.bundle"
+refused gap "$T/a4.bundle" "missing entry 3"
+as guideB
+expect_rc 0 "import entry 3" -- pl import "$T/a3.bundle"
+expect_rc 0 "then entry 4" -- pl import "$T/a4.bundle"
+expect_rc 5 "B cannot read A's private note" -- pl show "$(pl log --type note --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')"
+
+# Sync refuses a bad file in the folder, says which, and imports the rest.
+as guideA
+expect_rc 0 "A syncs the new session" -- pl sync "$S"
+AFEED="$S/feeds/$(pl id --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["feed"])')"
+cp "$T/flip.bundle" "$AFEED/90-91-deadbeef.bundle"
+as guideB
+expect_rc 4 "sync with a damaged file in the folder" -- pl sync "$S"
+expect_in "90-91-deadbeef.bundle refused" "$ERR" "the bad file is named"
+expect_in "Received 0 new entries" "$OUT" "B had every good entry already"
+rm "$AFEED/90-91-deadbeef.bundle"
+expect_rc 0 "sync after the bad file is gone" -- pl sync "$S"
+expect_rc 0 "B verifies after sync" -- pl verify --every-signature
+
+done_tests
