@@ -717,6 +717,17 @@ pl_status org_recipients(pl_vault *v, const char *type, uint8_t rcpt[PL_ROLES][P
     if (st == PL_OK && o->npolicy == 0)
         st = pl_fail(err, PL_E_ACCESS, "this vault cannot read its organisation's policy yet "
                                        "(take your key grants first)");
+    /* Never write what the other members would refuse: an entry that does not count would
+     * also hold back every later entry of this feed at their imports. */
+    const pl_org_member *me = st == PL_OK ? org_member(o, v->id.sign_pk) : NULL;
+    unsigned need = 0;
+    if (st == PL_OK && (!me || writers_of(o, type, &need) != 0 || !(me->roles & need))) {
+        char roles[96] = "none";
+        if (me)
+            pl_roles_format(me->roles, roles, sizeof roles);
+        st = pl_fail(err, PL_E_ACCESS, "your roles in the organisation (%s) do not allow "
+                                       "writing '%s'", roles, type);
+    }
     for (unsigned p = 0; st == PL_OK && p < o->npolicy; p++) {
         if (strcmp(o->policy[p].type, type) != 0)
             continue;

@@ -82,6 +82,10 @@ as sup
 expect_rc 0 "supervisor reads A's session" -- pl show "$SESSION" --json
 expect_in "MARKER-NOTE-A" "$OUT" "session note for the supervisor"
 expect_rc 5 "supervisor cannot read the consent body" -- pl show "$CONSENT"
+# Nobody writes what the others would refuse: a supervisor records no consent.
+expect_rc 5 "a supervisor's consent grant is refused" -- pl consent grant --subject new \
+  --scopes peer-support,record-keeping --valid-from 2026-01-01 --name X --contact Y
+expect_in "do not allow writing 'consent.grant'" "$ERR" "the refusal names the role rule"
 as guideB
 expect_rc 5 "guide B cannot read A's session" -- pl show "$SESSION"
 expect_in "not readable by your roles" "$OUT$ERR" "B is told why"
