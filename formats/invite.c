@@ -9,7 +9,7 @@ static void write_clear(const pl_invite_info *info, pl_wr *w)
     pl_wr_put(w, info->member, PL_SIGN_PK_BYTES);
 }
 
-void fmt_invite_encode(const pl_invite_info *info, const uint8_t key[PL_KEY_BYTES],
+pl_fmt_status fmt_invite_encode(const pl_invite_info *info, const uint8_t key[PL_KEY_BYTES],
                        const uint8_t member_box_pk[PL_BOX_PK_BYTES],
                        uint8_t out[PL_INVITE_BYTES])
 {
@@ -24,8 +24,13 @@ void fmt_invite_encode(const pl_invite_info *info, const uint8_t key[PL_KEY_BYTE
     pl_wr_u8(&w, PL_INVITE_VERSION);
     pl_wr_put(&w, "\0\0\0", 3);
     write_clear(info, &w);
-    crypto_box_seal(out + w.len, plain, sizeof plain, member_box_pk);
+    int bad = crypto_box_seal(out + w.len, plain, sizeof plain, member_box_pk) != 0;
     sodium_memzero(plain, sizeof plain);
+    if (bad) { /* a low-order key: no half-written invitation leaves here */
+        sodium_memzero(out, PL_INVITE_BYTES);
+        return PL_FMT_CRYPTO;
+    }
+    return PL_FMT_OK;
 }
 
 pl_fmt_status fmt_invite_info(const uint8_t *in, size_t n, pl_invite_info *info,

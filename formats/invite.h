@@ -26,8 +26,9 @@ typedef struct {
     uint8_t member[PL_SIGN_PK_BYTES];   /* the invited member's feed */
 } pl_invite_info;
 
-/* Writes an invitation for info->member, sealing key to member_box_pk, into out. */
-void fmt_invite_encode(const pl_invite_info *info, const uint8_t key[PL_KEY_BYTES],
+/* Writes an invitation for info->member, sealing key to member_box_pk, into out.
+ * PL_FMT_CRYPTO (and out zeroed) when member_box_pk is not a usable key. */
+PL_WUR pl_fmt_status fmt_invite_encode(const pl_invite_info *info, const uint8_t key[PL_KEY_BYTES],
                        const uint8_t member_box_pk[PL_BOX_PK_BYTES],
                        uint8_t out[PL_INVITE_BYTES]);
 

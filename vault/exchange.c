@@ -555,8 +555,10 @@ pl_status vault_invite(pl_vault *v, const uint8_t member[PL_SIGN_PK_BYTES],
         memcpy(info.org, o->id, PL_ID_BYTES);
         info.epoch = EXCHANGE_EPOCH;
         memcpy(info.member, member, PL_SIGN_PK_BYTES);
-        if ((st = exchange_key(v, o->id, EXCHANGE_EPOCH, err)) == PL_OK)
-            fmt_invite_encode(&info, v->sec->exchange, m->id.box_pk, out);
+        if ((st = exchange_key(v, o->id, EXCHANGE_EPOCH, err)) == PL_OK &&
+            fmt_invite_encode(&info, v->sec->exchange, m->id.box_pk, out) != PL_FMT_OK)
+            st = pl_fail(err, PL_E_INVALID, "the member's box key is not usable; nothing was "
+                                            "written");
         sodium_memzero(v->sec->exchange, PL_KEY_BYTES);
     }
     free(o);
