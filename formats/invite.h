@@ -1,5 +1,6 @@
-/* Invitations: the organisation exchange key sealed to a new member's box key, so that the
- * member can read the organisation's bundles before it holds any of its keys.
+/* Invitations: the organisation's member key (its X25519 secret key, from which the exchange
+ * key follows) sealed to a new member's box key, so that the member can read the
+ * organisation's bundles and policy before its key grant arrives.
  * Byte layout in formats/bundle.md §4; keep the two in step. */
 #ifndef PL_FORMATS_INVITE_H
 #define PL_FORMATS_INVITE_H
@@ -12,7 +13,7 @@
 #define PL_INVITE_MAGIC   "PLIN"
 #define PL_INVITE_VERSION 1u
 #define PL_DOM_INVITE     "peerlog/v1/invitation"
-/* Sealed plaintext: domain, org, epoch, member, exchange key. */
+/* Sealed plaintext: domain, org, epoch, member, member key (secret). */
 #define PL_INVITE_PLAIN   (sizeof PL_DOM_INVITE + PL_ID_BYTES + 4u + PL_SIGN_PK_BYTES + \
                            PL_KEY_BYTES)
 #define PL_INVITE_SEALED  (PL_INVITE_PLAIN + 48u) /* crypto_box_SEALBYTES */
@@ -22,7 +23,7 @@ _Static_assert(PL_INVITE_BYTES == 246, "invitation size as in formats/bundle.md"
 
 typedef struct {
     uint8_t org[PL_ID_BYTES];           /* organisation id */
-    uint32_t epoch;                     /* the exchange key's epoch */
+    uint32_t epoch;                     /* the member key's epoch */
     uint8_t member[PL_SIGN_PK_BYTES];   /* the invited member's feed */
 } pl_invite_info;
 

@@ -71,11 +71,38 @@ static pl_status exchange_key(pl_vault *v, const uint8_t org[PL_ID_BYTES], uint3
                                          "bundles yet");
     if (st != PL_OK)
         return st;
-    if (fmt_invite_open(inv, sizeof inv, v->id.box_pk, v->sec->box_sk, &info,
-                        v->sec->exchange) != PL_FMT_OK ||
-        sodium_memcmp(info.org, org, PL_ID_BYTES) != 0 || info.epoch != epoch)
+    /* The member key from the invitation (the genesis has not arrived to confirm it). */
+    uint8_t *sk = v->sec->invited_sk;
+    pl_fmt_status fs = fmt_invite_open(inv, sizeof inv, v->id.box_pk, v->sec->box_sk, &info, sk);
+    if (fs == PL_FMT_OK && sodium_memcmp(info.org, org, PL_ID_BYTES) == 0 && info.epoch == epoch)
+        derive_exchange(sk, org, v->sec->exchange);
+    sodium_memzero(sk, PL_BOX_SK_BYTES);
+    if (fs != PL_FMT_OK || sodium_memcmp(info.org, org, PL_ID_BYTES) != 0 || info.epoch != epoch)
         return pl_fail(err, PL_E_INTEGRITY, "the invitation kept in vault.db does not open");
     return PL_OK;
+}
+
+/* Once the genesis is here: holds the member key the invitation carried, if it is the one
+ * the genesis announces (an invitation anyone could have sealed proves nothing before). */
+static pl_status hold_invited_key(pl_vault *v, const pl_org *o, int *held, pl_err *err)
+{
+    uint8_t inv[PL_INVITE_BYTES], pk[PL_BOX_PK_BYTES];
+    pl_invite_info info;
+    *held = 0;
+    if (feed_held_index(v, o->member_pk) >= 0 || org_invitation(v, inv, NULL) != PL_OK)
+        return PL_OK;
+    uint8_t *sk = v->sec->invited_sk;
+    pl_status st = PL_OK;
+    if (fmt_invite_open(inv, sizeof inv, v->id.box_pk, v->sec->box_sk, &info, sk) ==
+            PL_FMT_OK &&
+        sodium_memcmp(info.org, o->id, PL_ID_BYTES) == 0 &&
+        crypto_scalarmult_base(pk, sk) == 0 &&
+        sodium_memcmp(pk, o->member_pk, PL_BOX_PK_BYTES) == 0) {
+        st = vault_key_hold(v, pk, sk, "member/1", err);
+        *held = st == PL_OK;
+    }
+    sodium_memzero(sk, PL_BOX_SK_BYTES);
+    return st;
 }
 
 /* ---- export ------------------------------------------------------------------------- */
@@ -512,9 +539,14 @@ pl_status vault_import(pl_vault *v, const uint8_t *in, size_t n, pl_import_repor
                                               "first");
         }
     }
+    int invited = 0;
+    if (st == PL_OK)
+        st = hold_invited_key(v, o, &invited, err);
+    if (st == PL_OK && invited)
+        st = vault_org(v, o, err); /* the member key opens the name and the policy */
     if (st == PL_OK && (st = org_take_grants(v, o, &rep->keys_taken, err)) == PL_OK &&
         rep->keys_taken)
-        st = vault_org(v, o, err); /* the new keys may open the policy */
+        st = vault_org(v, o, err); /* the new keys may open more */
     if (st == PL_OK)
         st = check_members(v, o, &info, list, h, items, rep, err);
     if (st == PL_OK)
@@ -555,14 +587,51 @@ pl_status vault_invite(pl_vault *v, const uint8_t member[PL_SIGN_PK_BYTES],
         memcpy(info.org, o->id, PL_ID_BYTES);
         info.epoch = EXCHANGE_EPOCH;
         memcpy(info.member, member, PL_SIGN_PK_BYTES);
-        if ((st = exchange_key(v, o->id, EXCHANGE_EPOCH, err)) == PL_OK &&
-            fmt_invite_encode(&info, v->sec->exchange, m->id.box_pk, out) != PL_FMT_OK)
+        int j = feed_held_index(v, o->member_pk);
+        if (j < 0)
+            st = pl_fail(err, PL_E_ACCESS, "this vault does not hold the organisation's member "
+                                           "key");
+        else if (fmt_invite_encode(&info, v->sec->held_sk[j], m->id.box_pk, out) != PL_FMT_OK)
             st = pl_fail(err, PL_E_INVALID, "the member's box key is not usable; nothing was "
                                             "written");
-        sodium_memzero(v->sec->exchange, PL_KEY_BYTES);
     }
     free(o);
     return st;
+}
+
+/* Records the organisation (unless org_hex is NULL) and keeps the invitation, in one
+ * transaction. */
+static pl_status keep_invitation(pl_vault *v, const char *org_hex, const uint8_t *inv,
+                                 pl_err *err)
+{
+    sqlite3_stmt *q = NULL;
+    pl_status st = vault_begin(v, err);
+    if (st != PL_OK)
+        return st;
+    int rc = org_hex ? sqlite3_prepare_v2(v->db, "INSERT INTO vault_meta(k, v) VALUES ('org', ?)",
+                                          -1, &q, NULL)
+                     : SQLITE_OK;
+    if (rc == SQLITE_OK && q) {
+        sqlite3_bind_text(q, 1, org_hex, -1, SQLITE_STATIC);
+        rc = sqlite3_step(q) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+        sqlite3_finalize(q);
+        q = NULL;
+    }
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(v->db,
+                                "INSERT OR REPLACE INTO vault_meta(k, v) VALUES ('invite', ?)", -1,
+                                &q, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_blob(q, 1, inv, PL_INVITE_BYTES, SQLITE_STATIC);
+        rc = sqlite3_step(q) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_OK) {
+        st = store_fail(v->db, sqlite3_errcode(v->db), "recording the organisation", err);
+        vault_rollback(v);
+        return st;
+    }
+    return vault_commit(v, err);
 }
 
 /* "abcd ef01-…" -> "abcdef01…": spaces and dashes dropped, hex lower-cased. */
@@ -601,8 +670,8 @@ pl_status vault_join(pl_vault *v, const uint8_t *in, size_t n, const char *expec
     if (sodium_memcmp(info.member, v->id.sign_pk, PL_SIGN_PK_BYTES) != 0)
         return pl_fail(err, PL_E_INTEGRITY, "this invitation is for someone else, not for this "
                                             "vault's identity");
-    fs = fmt_invite_open(in, n, v->id.box_pk, v->sec->box_sk, &info, v->sec->exchange);
-    sodium_memzero(v->sec->exchange, PL_KEY_BYTES);
+    fs = fmt_invite_open(in, n, v->id.box_pk, v->sec->box_sk, &info, v->sec->invited_sk);
+    sodium_memzero(v->sec->invited_sk, PL_BOX_SK_BYTES);
     if (fs != PL_FMT_OK)
         return pl_fail(err, PL_E_INTEGRITY, "the invitation does not open with this vault's "
                                             "key: it is damaged or was not made for you");
@@ -622,7 +691,9 @@ pl_status vault_join(pl_vault *v, const uint8_t *in, size_t n, const char *expec
         if (st == PL_OK)
             return pl_fail(err, PL_E_EXISTS, "this vault is a member of that organisation "
                                              "already");
-        return PL_OK; /* joined before; the organisation's entries are still to come */
+        /* Joined before, the organisation's entries still to come: this invitation replaces
+         * the kept one (which may have been a forgery that opens nothing). */
+        return keep_invitation(v, NULL, in, err);
     }
     if (st != PL_E_NOTFOUND)
         return st;
@@ -631,22 +702,5 @@ pl_status vault_join(pl_vault *v, const uint8_t *in, size_t n, const char *expec
         return pl_fail(err, PL_E_INVALID, "this vault has entries already; a member joins "
                                           "with a new vault ('peerlog --vault DIR init')");
     sodium_bin2hex(hex, sizeof hex, info.org, PL_ID_BYTES);
-    sqlite3_stmt *q = NULL;
-    if ((st = vault_begin(v, err)) != PL_OK)
-        return st;
-    int rc = sqlite3_prepare_v2(v->db,
-                                "INSERT INTO vault_meta(k, v) VALUES ('org', ?), ('invite', ?)",
-                                -1, &q, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, hex, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(q, 2, in, PL_INVITE_BYTES, SQLITE_STATIC);
-        rc = sqlite3_step(q);
-    }
-    sqlite3_finalize(q);
-    if (rc != SQLITE_DONE) {
-        st = store_fail(v->db, rc, "recording the organisation", err);
-        vault_rollback(v);
-        return st;
-    }
-    return vault_commit(v, err);
+    return keep_invitation(v, hex, in, err);
 }

@@ -36,6 +36,7 @@ typedef struct {
     unsigned nheld;
     uint8_t held_kek[PL_KEY_BYTES];
     uint8_t exchange[PL_KEY_BYTES]; /* the organisation exchange key while a bundle is made or read */
+    uint8_t invited_sk[PL_BOX_SK_BYTES]; /* the member key an invitation carries, while read */
 } pl_vault_secrets;
 
 struct pl_vault {

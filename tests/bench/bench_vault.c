@@ -52,7 +52,7 @@ typedef struct {
 /* The seconds one run took for each measurement; floor and raw are the means of the
  * measurements taken just before and just after the vault's. */
 typedef struct {
-    double floor, app, raw, head, every, each;
+    double floor, app, raw, head, every, each, imp;
 } run_times;
 
 static char tmp_root[64];
@@ -110,11 +110,14 @@ static double last_cpu;
 
 static double run_ratio(const run_times *t, int which)
 {
-    return which == 0 ? t->app / t->floor : which == 1 ? t->head / t->raw : t->every / t->raw;
+    return which == 0   ? t->app / t->floor
+           : which == 1 ? t->head / t->raw
+           : which == 2 ? t->every / t->raw
+                        : t->imp / t->raw;
 }
 
 /* The run whose ratio (0: append to floor, 1: head verify to raw verify, 2: every-signature
- * verify to raw verify) is the median of the n runs. */
+ * verify to raw verify, 3: import to raw verify) is the median of the n runs. */
 static const run_times *median_run(const run_times *t, int n, int which)
 {
     for (int i = 0; i < n; i++) {
@@ -443,6 +446,108 @@ static double raw_verify(size_t n)
     return t;
 }
 
+/* ---- import ---------------------------------------------------------------------------- */
+
+/* An organisation for the import measurement: a coordinator, and a guide whose n sessions
+ * (wrapped to the supervisor key, as the policy says) are exported as one bundle. */
+typedef struct {
+    pl_vault *coord;
+    uint8_t *coord_bundle, *bundle;
+    size_t coord_len, len;
+    int next; /* importer vaults made so far */
+} bench_org;
+
+static pl_vault *joined_vault(bench_org *b, const char *name, unsigned roles)
+{
+    pl_err err;
+    pl_identity id;
+    pl_entry e;
+    pl_import_report r;
+    uint8_t inv[PL_INVITE_BYTES];
+    pl_org *o = calloc(1, sizeof *o);
+    pl_vault *v = fresh_vault(name);
+    vault_identity(v, &id);
+    if (!o || vault_member_add(b->coord, &id, roles, &e, &err) != PL_OK ||
+        vault_org(b->coord, o, &err) != PL_OK ||
+        vault_invite(b->coord, id.sign_pk, inv, &err) != PL_OK ||
+        vault_join(v, inv, sizeof inv, o->fingerprint, &err) != PL_OK)
+        fail("joining %s: %s", name, err.msg);
+    /* The coordinator's feed as it is now (with this member's grant). */
+    pl_identity cid;
+    pl_export_info xi;
+    vault_identity(b->coord, &cid);
+    free(b->coord_bundle);
+    if (vault_export(b->coord, cid.sign_pk, 1, 0, &b->coord_bundle, &b->coord_len, &xi, &err) !=
+            PL_OK ||
+        vault_import(v, b->coord_bundle, b->coord_len, &r, &err) != PL_OK)
+        fail("%s takes the organisation's entries: %s", name, err.msg);
+    free(o);
+    return v;
+}
+
+static void org_setup(bench_org *b, const bench_record *recs, size_t n)
+{
+    pl_err err;
+    pl_org *o = calloc(1, sizeof *o);
+    memset(b, 0, sizeof *b);
+    b->coord = fresh_vault("org-coord");
+    if (!o || vault_org_init(b->coord, "Bench organisation", o, &err) != PL_OK)
+        fail("org init: %s", err.msg);
+    pl_vault *g = joined_vault(b, "org-guide", 1u << 1);
+    uint8_t sup_pk[1][PL_BOX_PK_BYTES];
+    if (vault_org(g, o, &err) != PL_OK)
+        fail("guide reads the organisation: %s", err.msg);
+    for (unsigned k = 0; k < o->nkeys; k++)
+        if (!strcmp(o->keys[k].role, "supervisor"))
+            memcpy(sup_pk[0], o->keys[k].pk, PL_BOX_PK_BYTES);
+    pl_append_req req;
+    pl_entry e;
+    if (vault_begin(g, &err) != PL_OK)
+        fail("vault_begin: %s", err.msg);
+    for (size_t i = 0; i < n; i++) {
+        fill_req(&req, &recs[i]);
+        req.rcpt = (const uint8_t(*)[PL_BOX_PK_BYTES])sup_pk;
+        req.nrcpt = 1;
+        if (vault_append(g, &req, &e, &err) != PL_OK)
+            fail("guide append: %s", err.msg);
+    }
+    if (vault_commit(g, &err) != PL_OK)
+        fail("vault_commit: %s", err.msg);
+    pl_identity gid;
+    pl_export_info xi;
+    vault_identity(g, &gid);
+    if (vault_export(g, gid.sign_pk, 1, 0, &b->bundle, &b->len, &xi, &err) != PL_OK ||
+        xi.count != n)
+        fail("exporting the guide's feed: %s", err.msg);
+    vault_close(g);
+    free(o);
+}
+
+/* Imports the guide's bundle into a new supervisor's vault; the seconds it took. */
+static double import_once(bench_org *b, size_t n)
+{
+    char name[32];
+    pl_err err;
+    pl_import_report r;
+    snprintf(name, sizeof name, "org-sup%d", b->next++);
+    pl_vault *v = joined_vault(b, name, 1u << 2);
+    double c0 = cpu_s(), t0 = now_s();
+    pl_status st = vault_import(v, b->bundle, b->len, &r, &err);
+    double t = now_s() - t0;
+    last_cpu = cpu_s() - c0;
+    if (st != PL_OK || r.added != n)
+        fail("import: %s (%s), %u added of %zu", err.msg, pl_status_name(st), r.added, n);
+    vault_close(v);
+    return t;
+}
+
+static void org_free(bench_org *b)
+{
+    vault_close(b->coord);
+    free(b->coord_bundle);
+    free(b->bundle);
+}
+
 /* ---- main ------------------------------------------------------------------------------ */
 
 static void usage(const char *error)
@@ -516,6 +621,8 @@ int main(int argc, char **argv)
     /* Each run brackets the vault between two floor measurements (the floor before and after
      * it, averaged), so that a ratio compares times taken under the same load. */
     run_times w[REPS_MAX], c[REPS_MAX]; /* wall clock, CPU */
+    bench_org org;
+    org_setup(&org, recs, n);
     floor_parts parts[2 * REPS_MAX];
     for (int r = 0; r < reps; r++) {
         char name[32];
@@ -535,6 +642,8 @@ int main(int argc, char **argv)
         c[r].head = last_cpu;
         w[r].every = verify_once(v, 1, n);
         c[r].every = last_cpu;
+        w[r].imp = import_once(&org, n);
+        c[r].imp = last_cpu;
         w[r].raw = (w[r].raw + raw_verify(n)) / 2;
         c[r].raw = (c[r].raw + last_cpu) / 2;
         vault_close(v);
@@ -579,11 +688,18 @@ int main(int argc, char **argv)
     printf("verify (every signature): %.0f entries/s, raw Ed25519 verify %.0f/s, ratio of raw "
            "verify throughput %.0f%% (target >= 80%%)\n",
            dn / e->every, dn / e->raw, 100.0 * e->raw / e->every);
+    const run_times *im = median_run(w, reps, 3);
+    printf("import (a guide's sessions into a supervisor's vault, everything checked): %.0f "
+           "entries/s, raw Ed25519 verify %.0f/s, ratio of raw verify throughput %.0f%% "
+           "(target >= 80%%); by CPU time %.0f%%\n",
+           dn / im->imp, dn / im->raw, 100.0 * im->raw / im->imp,
+           100.0 * median_run(c, reps, 3)->raw / median_run(c, reps, 3)->imp);
     printf("verify by CPU time: head signature only %.0f%%, every signature %.0f%% of raw verify "
            "throughput\n",
            100.0 * median_run(c, reps, 1)->raw / median_run(c, reps, 1)->head,
            100.0 * median_run(c, reps, 2)->raw / median_run(c, reps, 2)->every);
 
+    org_free(&org);
     free(recs);
     cleanup();
     if (fflush(stdout) != 0)

@@ -205,4 +205,26 @@ rm "$AFEED/90-91-deadbeef.bundle"
 expect_rc 0 "sync after the bad file is gone" -- pl sync "$S"
 expect_rc 0 "B verifies after sync" -- pl verify --every-signature
 
+# A member added after the coordinator has written records and synced them: the earlier
+# bundle needs the policy, which the invitation's member key opens before the grant arrives.
+as coord
+expect_rc 0 "coordinator records a consent" -- pl consent grant --subject new \
+  --scopes peer-support,record-keeping --valid-from 2026-03-01 --name "Bo MARKER-LATE" \
+  --contact 555-0199 --json
+LATE_CONSENT="$(json 'j["entry"]')"
+expect_rc 0 "coordinator syncs it" -- pl sync "$S"
+as late
+expect_rc 0 "late init" -- pl init --name late "${KDF[@]}"
+pl id export > "$T/late.json"
+LFP="$(fp_of late)"
+as coord
+expect_rc 0 "member add late" -- pl member add "$T/late.json" --role auditor \
+  --expect-fingerprint "$LFP"
+expect_rc 0 "coordinator syncs the new member" -- pl sync "$S"
+as late
+expect_rc 0 "the late member joins" -- pl join "$S" --expect-org "$ORGFP"
+expect_rc 0 "and reads the earlier consent" -- pl show "$LATE_CONSENT" --json
+expect_in "MARKER-LATE" "$OUT" "late auditor reads the consent"
+expect_rc 0 "late member verifies" -- pl verify --every-signature
+
 done_tests
