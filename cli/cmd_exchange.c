@@ -154,12 +154,14 @@ int cmd_import(cli_ctx *ctx, int argc, char **argv)
     if (st != PL_OK)
         return cli_fail(st, &err);
     if (r.forks)
-        cli_warn("%s: kept as evidence of a fork; 'peerlog verify' fails until a coordinator "
-                 "resolves it", r.fork);
-    if (ctx->json)
-        return cli_print_json(json_pack("{s:i, s:i, s:i, s:i, s:i}", "entries", (int)r.entries,
-                                        "added", (int)r.added, "known", (int)r.known, "forks",
-                                        (int)r.forks, "keys_taken", (int)r.keys_taken));
+        cli_warn("%s: a fork, kept as evidence; 'peerlog verify' fails while it is there; tell "
+                 "your coordinator and keep this vault as it is", r.fork);
+    if (ctx->json) {
+        rc = cli_print_json(json_pack("{s:i, s:i, s:i, s:i, s:i}", "entries", (int)r.entries,
+                                      "added", (int)r.added, "known", (int)r.known, "forks",
+                                      (int)r.forks, "keys_taken", (int)r.keys_taken));
+        return rc == EXIT_OK && r.forks ? EXIT_INTEGRITY : rc;
+    }
     if (r.added == 0)
         printf("Nothing new: all %u entries were here already\n", r.entries);
     else
@@ -167,7 +169,8 @@ int cmd_import(cli_ctx *ctx, int argc, char **argv)
                r.added == 1 ? "y" : "ies", r.known);
     if (r.keys_taken)
         printf("Took %u key%s granted to you\n", r.keys_taken, r.keys_taken == 1 ? "" : "s");
-    return cli_finish_stdout();
+    rc = cli_finish_stdout();
+    return rc == EXIT_OK && r.forks ? EXIT_INTEGRITY : rc;
 }
 
 typedef struct {
@@ -183,19 +186,23 @@ static void sync_event(void *ctx, pl_sync_event ev, const char *path, size_t don
     case PL_SYNC_PROGRESS:
         if (ui->tty && total > 1) {
             fprintf(stderr, "\rpeerlog: importing bundle %zu of %zu", done, total);
-            if (done == total)
+            if (done >= total)
                 fputc('\n', stderr);
         }
         break;
     case PL_SYNC_REFUSED:
-        if (ui->tty)
-            fputc('\n', stderr);
         ui->refused++;
         cli_warn("%s refused: %s", path, msg);
         break;
+    case PL_SYNC_WAITING:
+        cli_warn("%s waits: %s", path, msg);
+        break;
+    case PL_SYNC_UNREADABLE:
+        cli_warn("%s cannot be read: %s", path, msg);
+        break;
     case PL_SYNC_FORK:
-        cli_warn("%s: %s; kept as evidence of a fork; 'peerlog verify' fails until a "
-                 "coordinator resolves it", path, msg);
+        cli_warn("%s: %s: a fork, kept as evidence; 'peerlog verify' fails while it is there; "
+                 "tell your coordinator and keep this vault as it is", path, msg);
         break;
     }
 }
@@ -204,12 +211,13 @@ static int sync_print(const cli_ctx *ctx, const pl_sync_report *r)
 {
     if (ctx->json)
         return cli_print_json(json_pack(
-            "{s:i, s:I, s:i, s:i, s:I, s:I, s:i, s:i, s:b}", "bundles_written",
+            "{s:i, s:I, s:i, s:i, s:I, s:I, s:i, s:i, s:i, s:i, s:b}", "bundles_written",
             (int)r->bundles_written, "entries_exported", (json_int_t)r->entries_exported,
             "invites_written", (int)r->invites_written, "bundles_imported",
             (int)r->bundles_imported, "entries_added", (json_int_t)r->entries_added, "forks",
             (json_int_t)r->forks, "keys_taken", (int)r->keys_taken, "bundles_refused",
-            (int)r->bundles_refused, "waiting", r->waiting));
+            (int)r->bundles_refused, "bundles_waiting", (int)r->bundles_waiting,
+            "bundles_unreadable", (int)r->bundles_unreadable, "waiting", r->waiting));
     printf("Received %llu new entr%s from %u bundle%s; sent %llu in %u bundle%s",
            (unsigned long long)r->entries_added, r->entries_added == 1 ? "y" : "ies",
            r->bundles_imported, r->bundles_imported == 1 ? "" : "s",
@@ -230,12 +238,20 @@ static int sync_print(const cli_ctx *ctx, const pl_sync_report *r)
 static int sync_report_exit(const cli_ctx *ctx, const pl_sync_report *r)
 {
     int rc = sync_print(ctx, r);
+    if (rc == EXIT_OK && r->bundles_waiting)
+        printf("%u bundle%s wait%s for entries not in the folder yet; the next sync will try "
+               "again\n", r->bundles_waiting, r->bundles_waiting == 1 ? "" : "s",
+               r->bundles_waiting == 1 ? "s" : "");
     if (rc == EXIT_OK && r->bundles_refused) {
-        cli_warn("%u bundle%s refused (see above); nothing of %s was imported",
-                 r->bundles_refused, r->bundles_refused == 1 ? " was" : "s were",
+        cli_warn("%u bundle%s refused (see above); nothing of %s was imported; tell your "
+                 "coordinator", r->bundles_refused, r->bundles_refused == 1 ? " was" : "s were",
                  r->bundles_refused == 1 ? "it" : "them");
         return EXIT_INTEGRITY;
     }
+    if (rc == EXIT_OK && r->bundles_unreadable)
+        return EXIT_ERROR;
+    if (rc == EXIT_OK && r->forks)
+        return EXIT_INTEGRITY;
     return rc;
 }
 

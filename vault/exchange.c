@@ -1,5 +1,6 @@
 /* Exchange between devices (formats/bundle.md): the exchange key, export, import,
  * invitations and joining. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,14 +262,85 @@ out:
 /* ---- import ------------------------------------------------------------------------- */
 
 enum { ENTRY_NEW = 0, ENTRY_KNOWN, ENTRY_FORK };
+/* Feeds one bundle may carry: exporters write one; the check of each feed appearing once is
+ * quadratic in this. */
+#define BUNDLE_MAX_FEEDS 64u
+
+/* What the check of one entry on its own found. */
+enum { CHECK_OK = 0, CHECK_HEADER, CHECK_SIG, CHECK_NO_BODY, CHECK_BODY, CHECK_GENESIS };
 
 typedef struct {
     uint8_t id[PL_ID_BYTES];
     uint8_t feed[PL_SIGN_PK_BYTES];
+    uint8_t prev[PL_ID_BYTES];
     uint64_t seq;
+    int is_genesis;
+    int check;     /* CHECK_* */
     int run_start; /* first entry of its feed in the bundle */
     int state;
 } import_item;
+
+/* Checks entries [from, to) each on its own: header, id, signature, body hash. These are
+ * independent of one another, so two threads share the work (the signatures dominate). */
+typedef struct {
+    const pl_bundle_entry *list;
+    import_item *items;
+    uint32_t from, to;
+    const uint8_t *org;
+} check_job;
+
+static void *check_range(void *arg)
+{
+    check_job *j = arg;
+    uint8_t hash[PL_HASH_BYTES];
+    pl_header *h = malloc(sizeof *h);
+    for (uint32_t i = j->from; i < j->to; i++) {
+        const pl_bundle_entry *e = &j->list[i];
+        import_item *it = &j->items[i];
+        if (!h || fmt_header_decode(e->header, e->header_len, h) != PL_FMT_OK) {
+            it->check = CHECK_HEADER;
+            continue;
+        }
+        fmt_entry_id(e->header, e->header_len, it->id);
+        memcpy(it->feed, h->feed, PL_SIGN_PK_BYTES);
+        memcpy(it->prev, h->prev, PL_ID_BYTES);
+        it->seq = h->seq;
+        it->is_genesis = !strcmp(h->type, "org.genesis");
+        if (fmt_entry_verify(it->id, e->sig, h->feed) != 0) {
+            it->check = CHECK_SIG;
+        } else if (!e->body) {
+            it->check = CHECK_NO_BODY;
+        } else {
+            fmt_body_hash(e->body, e->body_len, hash);
+            if (sodium_memcmp(hash, h->body_hash, PL_HASH_BYTES) != 0)
+                it->check = CHECK_BODY;
+            else if (it->is_genesis && sodium_memcmp(it->id, j->org, PL_ID_BYTES) != 0)
+                it->check = CHECK_GENESIS;
+        }
+    }
+    free(h);
+    return NULL;
+}
+
+/* Below this many entries a second thread costs more than it saves. */
+#define CHECK_THREAD_MIN 64u
+
+static void check_all(const uint8_t *org, const pl_bundle_entry *list, import_item *items,
+                      uint32_t n)
+{
+    check_job a = {list, items, 0, n, org}, b = a;
+    pthread_t t;
+    if (n >= CHECK_THREAD_MIN) {
+        a.to = b.from = n / 2;
+        if (pthread_create(&t, NULL, check_range, &b) == 0) {
+            check_range(&a);
+            pthread_join(t, NULL);
+            return;
+        }
+        a.to = n; /* no thread to be had: all of it here */
+    }
+    check_range(&a);
+}
 
 static void short_feed(const uint8_t feed[PL_SIGN_PK_BYTES], char out[17])
 {
@@ -278,59 +350,60 @@ static void short_feed(const uint8_t feed[PL_SIGN_PK_BYTES], char out[17])
 }
 
 /* Everything that can be checked without the vault: every id, signature and body hash,
- * and each feed's run of entries linked and in order. */
+ * and each feed's run of entries linked and in order. The first problem in bundle order is
+ * the one reported. */
 static pl_status check_bundle(const uint8_t org[PL_ID_BYTES], const pl_bundle_info *info,
-                              const pl_bundle_entry *list, pl_header *h, import_item *items,
-                              pl_err *err)
+                              const pl_bundle_entry *list, import_item *items, pl_err *err)
 {
-    uint8_t hash[PL_HASH_BYTES], prev_feed[PL_SIGN_PK_BYTES];
     char fs[17];
+    unsigned runs = 0;
+    check_all(org, list, items, info->count);
     for (uint32_t i = 0; i < info->count; i++) {
-        const pl_bundle_entry *e = &list[i];
         import_item *it = &items[i];
-        if (fmt_header_decode(e->header, e->header_len, h) != PL_FMT_OK)
+        unsigned long long seq = (unsigned long long)it->seq;
+        short_feed(it->feed, fs);
+        switch (it->check) {
+        case CHECK_HEADER:
             return pl_fail(err, PL_E_INTEGRITY, "entry %u of the bundle has a damaged header",
                            i + 1);
-        short_feed(h->feed, fs);
-        fmt_entry_id(e->header, e->header_len, it->id);
-        it->seq = h->seq;
-        memcpy(it->feed, h->feed, PL_SIGN_PK_BYTES);
-        if (fmt_entry_verify(it->id, e->sig, h->feed) != 0)
+        case CHECK_SIG:
             return pl_fail(err, PL_E_INTEGRITY, "the signature of entry %llu of feed %s… does "
-                                                "not verify: the bundle was altered",
-                           (unsigned long long)h->seq, fs);
-        if (!e->body)
+                                                "not verify: the bundle was altered", seq, fs);
+        case CHECK_NO_BODY:
             return pl_fail(err, PL_E_INTEGRITY, "entry %llu of feed %s… comes without its "
                                                 "body, which this version cannot accept",
-                           (unsigned long long)h->seq, fs);
-        fmt_body_hash(e->body, e->body_len, hash);
-        if (sodium_memcmp(hash, h->body_hash, PL_HASH_BYTES) != 0)
+                           seq, fs);
+        case CHECK_BODY:
             return pl_fail(err, PL_E_INTEGRITY, "the body of entry %llu of feed %s… does not "
-                                                "match its header",
-                           (unsigned long long)h->seq, fs);
-        if (!strcmp(h->type, "org.genesis") && sodium_memcmp(it->id, org, PL_ID_BYTES) != 0)
+                                                "match its header", seq, fs);
+        case CHECK_GENESIS:
             return pl_fail(err, PL_E_INTEGRITY, "the bundle carries the genesis of another "
                                                 "organisation");
-        it->run_start = i == 0 || sodium_memcmp(prev_feed, h->feed, PL_SIGN_PK_BYTES) != 0;
+        default:
+            break;
+        }
+        it->run_start = i == 0 || sodium_memcmp(items[i - 1].feed, it->feed,
+                                                PL_SIGN_PK_BYTES) != 0;
+        if (it->run_start && ++runs > BUNDLE_MAX_FEEDS)
+            return pl_fail(err, PL_E_INTEGRITY, "the bundle holds entries of more than %u "
+                                                "feeds: refused", BUNDLE_MAX_FEEDS);
         if (it->run_start) {
             /* Each feed once, as one run. */
             for (uint32_t k = 0; k < i; k++)
                 if (items[k].run_start &&
-                    sodium_memcmp(items[k].feed, h->feed, PL_SIGN_PK_BYTES) == 0)
+                    sodium_memcmp(items[k].feed, it->feed, PL_SIGN_PK_BYTES) == 0)
                     return pl_fail(err, PL_E_INTEGRITY, "the entries of feed %s… in the bundle "
                                                         "are split: reordered or altered", fs);
-            if (h->seq == 1 && !sodium_is_zero(h->prev, PL_ID_BYTES))
+            if (it->seq == 1 && !sodium_is_zero(it->prev, PL_ID_BYTES))
                 return pl_fail(err, PL_E_INTEGRITY, "entry 1 of feed %s… links to an entry "
                                                     "before it", fs);
         } else {
             const import_item *p = &items[i - 1];
-            if (h->seq != p->seq + 1 || sodium_memcmp(h->prev, p->id, PL_ID_BYTES) != 0)
+            if (it->seq != p->seq + 1 || sodium_memcmp(it->prev, p->id, PL_ID_BYTES) != 0)
                 return pl_fail(err, PL_E_INTEGRITY, "the entries of feed %s… in the bundle are "
                                                     "not one linked run (at %llu): reordered or "
-                                                    "altered",
-                               fs, (unsigned long long)h->seq);
+                                                    "altered", fs, seq);
         }
-        memcpy(prev_feed, h->feed, PL_SIGN_PK_BYTES);
     }
     return PL_OK;
 }
@@ -524,7 +597,7 @@ pl_status vault_import(pl_vault *v, const uint8_t *in, size_t n, pl_import_repor
         st = pl_fail(err, PL_E_NOMEM, "out of memory");
         goto out;
     }
-    if ((st = check_bundle(org, &info, list, h, items, err)) != PL_OK)
+    if ((st = check_bundle(org, &info, list, items, err)) != PL_OK)
         goto out;
     unsigned held_before = v->sec->nheld;
     if ((st = vault_begin(v, err)) != PL_OK)

@@ -13,14 +13,18 @@ pl_status pl_file_read(const char *path, size_t max, uint8_t **out, size_t *len,
 {
     *out = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* Never block on a FIFO or follow a link planted in a shared folder: open without
+     * waiting, then insist on a regular file before reading. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
-        return pl_fail(err, PL_E_IO, "cannot open %s: %s", path, strerror(errno));
+        return pl_fail(err, PL_E_IO, "cannot open %s: %s", path,
+                       errno == ELOOP ? "it is a symbolic link" : strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(fd);
         return pl_fail(err, PL_E_IO, "%s is not a regular file", path);
     }
+    (void)fcntl(fd, F_SETFL, 0); /* plain blocking reads of the regular file */
     /* The size is checked before anything is read or allocated. */
     if ((uint64_t)sb.st_size > max) {
         close(fd);

@@ -23,11 +23,15 @@ typedef struct {
     char msg[PL_ERR_MSG_MAX];
 } sync_file;
 
+/* Makes path a directory (or finds one there): a symbolic link planted in the shared folder
+ * must not send this vault's files elsewhere. */
 static int make_dir(const char *path)
 {
     if (mkdir(path, 0700) == 0 || errno == EEXIST) {
         struct stat sb;
-        return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode) ? 0 : -1;
+        if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+            return 0;
+        errno = ENOTDIR;
     }
     return -1;
 }
@@ -171,6 +175,7 @@ static pl_status import_all(pl_vault *v, sync_file *files, size_t n, pl_sync_cb 
             size_t len = 0;
             pl_import_report ir;
             pl_err ferr;
+            memset(&ir, 0, sizeof ir);
             if (cb && f->st == PL_OK)
                 cb(ctx, PL_SYNC_PROGRESS, f->path, ++seen, todo, NULL);
             pl_status st = pl_file_read(f->path, PL_BUNDLE_MAX_BYTES, &buf, &len, &ferr);
@@ -195,16 +200,23 @@ static pl_status import_all(pl_vault *v, sync_file *files, size_t n, pl_sync_cb 
             if (st == PL_E_INTEGRITY && ir.retry)
                 continue; /* tried again after the others */
             f->done = 1;
-            rep->bundles_refused++;
-            if (cb)
-                cb(ctx, PL_SYNC_REFUSED, f->path, 0, 0, f->msg);
+            if (st == PL_E_INTEGRITY) {
+                rep->bundles_refused++;
+                if (cb)
+                    cb(ctx, PL_SYNC_REFUSED, f->path, 0, 0, f->msg);
+            } else {
+                rep->bundles_unreadable++;
+                if (cb)
+                    cb(ctx, PL_SYNC_UNREADABLE, f->path, 0, 0, f->msg);
+            }
         }
     }
+    /* What still waits for another bundle is not an error: the next sync may bring it. */
     for (size_t i = 0; i < n; i++)
         if (!files[i].done) {
-            rep->bundles_refused++;
+            rep->bundles_waiting++;
             if (cb)
-                cb(ctx, PL_SYNC_REFUSED, files[i].path, 0, 0, files[i].msg);
+                cb(ctx, PL_SYNC_WAITING, files[i].path, 0, 0, files[i].msg);
         }
     return PL_OK;
 }

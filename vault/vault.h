@@ -305,12 +305,20 @@ typedef struct {
     uint64_t entries_added;
     uint64_t forks;
     unsigned keys_taken;
-    unsigned bundles_refused; /* each reported through the callback */
+    unsigned bundles_refused;    /* damaged, forged or not allowed: reported through cb */
+    unsigned bundles_waiting;    /* need a bundle not in the folder yet (a gap, a member) */
+    unsigned bundles_unreadable; /* could not be read (permissions, not a file) */
     int waiting;              /* joined, but the organisation's entries are not there yet */
 } pl_sync_report;
 
-typedef enum { PL_SYNC_PROGRESS, PL_SYNC_REFUSED, PL_SYNC_FORK } pl_sync_event;
-/* PROGRESS: about to import file number done of total; REFUSED and FORK: msg says why. */
+typedef enum {
+    PL_SYNC_PROGRESS,
+    PL_SYNC_REFUSED,
+    PL_SYNC_WAITING,
+    PL_SYNC_UNREADABLE,
+    PL_SYNC_FORK
+} pl_sync_event;
+/* PROGRESS: about to import file number done of total; the others: msg says why. */
 typedef void (*pl_sync_cb)(void *ctx, pl_sync_event ev, const char *path, size_t done,
                            size_t total, const char *msg);
 
