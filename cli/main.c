@@ -154,7 +154,7 @@ static const char *opt_value(const cli_command *cmd, int argc, char **argv, int 
     if (eq)
         return eq + 1;
     if (*i + 1 >= argc) {
-        cli_usage_error(cmd, "--%s needs a value", name);
+        cli_usage_error(cmd, "%s%s needs a value", name[1] ? "--" : "-", name);
         return NULL;
     }
     return argv[++*i];

@@ -13,9 +13,14 @@ pl_fmt_status fmt_invite_encode(const pl_invite_info *info, const uint8_t key[PL
                        const uint8_t member_box_pk[PL_BOX_PK_BYTES],
                        uint8_t out[PL_INVITE_BYTES])
 {
-    uint8_t plain[PL_INVITE_PLAIN];
+    /* The plaintext holds a secret key: guarded memory, wiped. */
+    uint8_t *plain = sodium_malloc(PL_INVITE_PLAIN);
+    if (!plain) {
+        sodium_memzero(out, PL_INVITE_BYTES);
+        return PL_FMT_TOO_BIG;
+    }
     pl_wr w;
-    pl_wr_init(&w, plain, sizeof plain);
+    pl_wr_init(&w, plain, PL_INVITE_PLAIN);
     pl_wr_put(&w, PL_DOM_INVITE, sizeof PL_DOM_INVITE);
     write_clear(info, &w);
     pl_wr_put(&w, key, PL_KEY_BYTES);
@@ -24,8 +29,8 @@ pl_fmt_status fmt_invite_encode(const pl_invite_info *info, const uint8_t key[PL
     pl_wr_u8(&w, PL_INVITE_VERSION);
     pl_wr_put(&w, "\0\0\0", 3);
     write_clear(info, &w);
-    int bad = crypto_box_seal(out + w.len, plain, sizeof plain, member_box_pk) != 0;
-    sodium_memzero(plain, sizeof plain);
+    int bad = crypto_box_seal(out + w.len, plain, PL_INVITE_PLAIN, member_box_pk) != 0;
+    sodium_free(plain);
     if (bad) { /* a low-order key: no half-written invitation leaves here */
         sodium_memzero(out, PL_INVITE_BYTES);
         return PL_FMT_CRYPTO;
@@ -62,13 +67,18 @@ pl_fmt_status fmt_invite_open(const uint8_t *in, size_t n, const uint8_t box_pk[
                               const uint8_t box_sk[PL_BOX_SK_BYTES], pl_invite_info *info,
                               uint8_t key[PL_KEY_BYTES])
 {
-    uint8_t plain[PL_INVITE_PLAIN], clear[PL_INVITE_PLAIN];
+    uint8_t clear[PL_INVITE_PLAIN];
     pl_fmt_status st = fmt_invite_info(in, n, info, NULL, NULL);
     if (st != PL_FMT_OK)
         return st;
+    uint8_t *plain = sodium_malloc(PL_INVITE_PLAIN); /* holds a secret key once opened */
+    if (!plain)
+        return PL_FMT_TOO_BIG;
     if (crypto_box_seal_open(plain, in + PL_INVITE_BYTES - PL_INVITE_SEALED, PL_INVITE_SEALED,
-                             box_pk, box_sk) != 0)
+                             box_pk, box_sk) != 0) {
+        sodium_free(plain);
         return PL_FMT_CRYPTO;
+    }
     /* The sealed part must repeat the domain and the clear fields. */
     pl_wr w;
     pl_wr_init(&w, clear, sizeof clear);
@@ -78,6 +88,6 @@ pl_fmt_status fmt_invite_open(const uint8_t *in, size_t n, const uint8_t box_pk[
         st = PL_FMT_FIELD;
     else
         memcpy(key, plain + w.len, PL_KEY_BYTES);
-    sodium_memzero(plain, sizeof plain);
+    sodium_free(plain);
     return st;
 }

@@ -17,6 +17,8 @@
 #define PL_SCHEMA_VERSION  1
 #define PL_SHARED_CACHE    16u
 
+_Static_assert(PL_HELD_MAX < UINT8_MAX, "shared_who holds a held key's index + 1 in a byte");
+
 /* Layout of the vault's secret buffer. */
 typedef struct {
     uint8_t sign_sk[PL_SIGN_SK_BYTES];

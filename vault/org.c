@@ -283,8 +283,10 @@ pl_status vault_org(pl_vault *v, pl_org *out, pl_err *err)
      * its grants yet knows the organisation by its headers only. */
     if ((st = vault_body(v, &g, &body, err)) != PL_OK && st != PL_E_ACCESS)
         return st;
+    /* Names come from another device: printed only when they are plain text. */
     const char *name = json_string_value(json_object_get(body, "name"));
-    snprintf(out->name, sizeof out->name, "%s", name ? name : "");
+    if (name && fmt_name_valid(name, strlen(name)))
+        snprintf(out->name, sizeof out->name, "%s", name);
     const char *type;
     json_t *rule;
     json_object_foreach(json_object_get(body, "policy"), type, rule) {
@@ -371,7 +373,8 @@ static int collect_member(void *ctx, const pl_entry *e)
     pl_err ignore;
     if (vault_body(m->v, e, &body, &ignore) == PL_OK) {
         const char *name = json_string_value(json_object_get(body, "name"));
-        snprintf(mem.id.name, sizeof mem.id.name, "%s", name ? name : "");
+        if (name && fmt_name_valid(name, strlen(name)))
+            snprintf(mem.id.name, sizeof mem.id.name, "%s", name);
     }
     json_decref(body);
     o->members[o->nmembers++] = mem;

@@ -283,6 +283,7 @@ static pl_status open_with_master(const char *dir, const uint8_t *master, pl_vau
         goto fail;
     }
     v->sec->nshared = 0;
+    v->sec->shared_next = 0;
     v->sec->nheld = 0;
     struct stat sb;
     if (lstat(dbpath, &sb) != 0) {

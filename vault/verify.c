@@ -74,6 +74,15 @@ static int links_to(const link_state *L, const uint8_t *prev)
     return 0;
 }
 
+/* 1 when prev names an entry at the sequence number before the last one (a fork's link). */
+static int links_before(const link_state *L, const uint8_t *prev)
+{
+    for (unsigned i = 0; i < L->n_before; i++)
+        if (memcmp(L->before[i], prev, PL_ID_BYTES) == 0)
+            return 1;
+    return 0;
+}
+
 /* Reports an entry whose link or id is wrong, pinpointing it by its own signature. */
 static void broken(pl_verify_report *rep, const pl_header *h, const uint8_t *id,
                    const uint8_t *sig, const char *what)
@@ -204,8 +213,21 @@ static pl_status verify_walk(pl_vault *v, int every_sig, pl_verify_report *rep, 
                 problem(rep, cur_feed, 1, "entries 1 to %llu are missing",
                         (unsigned long long)seq - 1);
             } else if (L.seq && seq == L.seq) {
-                problem(rep, cur_feed, seq, "two different entries have this sequence number "
-                                            "(a fork); a coordinator must resolve it");
+                /* A fork is an accusation against the feed's owner: only signed entries on
+                 * both sides, each linked into the feed, make one. */
+                rep->signatures_checked += 2;
+                if (fmt_entry_verify(id, sig, cur_feed) != 0 ||
+                    fmt_entry_verify(L.id, L.sig, cur_feed) != 0)
+                    problem(rep, cur_feed, seq, "an entry at this sequence number was altered "
+                                                "(its signature does not verify)");
+                else if (seq > 1 && !links_before(&L, h->prev))
+                    problem(rep, cur_feed, seq, "an entry at this sequence number links to "
+                                                "nothing before it");
+                else
+                    problem(rep, cur_feed, seq, "two different signed entries have this "
+                                                "sequence number (a fork): tell your "
+                                                "coordinator and keep this vault as it is");
+                bad = 1;
             } else if (L.seq && seq != L.seq + 1) {
                 problem(rep, cur_feed, L.seq + 1, "entries %llu to %llu are missing",
                         (unsigned long long)L.seq + 1, (unsigned long long)seq - 1);
