@@ -153,14 +153,18 @@ int cmd_import(cli_ctx *ctx, int argc, char **argv)
     vault_close(v);
     if (st != PL_OK)
         return cli_fail(st, &err);
+    if (r.cut)
+        cli_warn("%u entr%s by removed member %s refused: written after the removal", r.cut,
+                 r.cut == 1 ? "y" : "ies", r.cut_who);
     if (r.forks)
         cli_warn("%s: a fork, kept as evidence; 'peerlog verify' fails while it is there; tell "
                  "your coordinator and keep this vault as it is", r.fork);
     if (ctx->json) {
-        rc = cli_print_json(json_pack("{s:i, s:i, s:i, s:i, s:i}", "entries", (int)r.entries,
-                                      "added", (int)r.added, "known", (int)r.known, "forks",
-                                      (int)r.forks, "keys_taken", (int)r.keys_taken));
-        return rc == EXIT_OK && r.forks ? EXIT_INTEGRITY : rc;
+        rc = cli_print_json(json_pack("{s:i, s:i, s:i, s:i, s:i, s:i}", "entries",
+                                      (int)r.entries, "added", (int)r.added, "known",
+                                      (int)r.known, "forks", (int)r.forks, "cut", (int)r.cut,
+                                      "keys_taken", (int)r.keys_taken));
+        return rc == EXIT_OK && (r.forks || r.cut) ? EXIT_INTEGRITY : rc;
     }
     if (r.added == 0)
         printf("Nothing new: all %u entries were here already\n", r.entries);
@@ -170,7 +174,7 @@ int cmd_import(cli_ctx *ctx, int argc, char **argv)
     if (r.keys_taken)
         printf("Took %u key%s granted to you\n", r.keys_taken, r.keys_taken == 1 ? "" : "s");
     rc = cli_finish_stdout();
-    return rc == EXIT_OK && r.forks ? EXIT_INTEGRITY : rc;
+    return rc == EXIT_OK && (r.forks || r.cut) ? EXIT_INTEGRITY : rc;
 }
 
 typedef struct {
@@ -200,6 +204,9 @@ static void sync_event(void *ctx, pl_sync_event ev, const char *path, size_t don
     case PL_SYNC_UNREADABLE:
         cli_warn("%s cannot be read: %s", path, msg);
         break;
+    case PL_SYNC_CUT:
+        cli_warn("%s: %s: refused (not imported)", path, msg);
+        break;
     case PL_SYNC_FORK:
         cli_warn("%s: %s: a fork, kept as evidence; 'peerlog verify' fails while it is there; "
                  "tell your coordinator and keep this vault as it is", path, msg);
@@ -211,13 +218,14 @@ static int sync_print(const cli_ctx *ctx, const pl_sync_report *r)
 {
     if (ctx->json)
         return cli_print_json(json_pack(
-            "{s:i, s:I, s:i, s:i, s:I, s:I, s:i, s:i, s:i, s:i, s:b}", "bundles_written",
+            "{s:i, s:I, s:i, s:i, s:I, s:I, s:i, s:i, s:i, s:i, s:I, s:b}", "bundles_written",
             (int)r->bundles_written, "entries_exported", (json_int_t)r->entries_exported,
             "invites_written", (int)r->invites_written, "bundles_imported",
             (int)r->bundles_imported, "entries_added", (json_int_t)r->entries_added, "forks",
             (json_int_t)r->forks, "keys_taken", (int)r->keys_taken, "bundles_refused",
             (int)r->bundles_refused, "bundles_waiting", (int)r->bundles_waiting,
-            "bundles_unreadable", (int)r->bundles_unreadable, "waiting", r->waiting));
+            "bundles_unreadable", (int)r->bundles_unreadable, "entries_cut",
+            (json_int_t)r->entries_cut, "waiting", r->waiting));
     printf("Received %llu new entr%s from %u bundle%s; sent %llu in %u bundle%s",
            (unsigned long long)r->entries_added, r->entries_added == 1 ? "y" : "ies",
            r->bundles_imported, r->bundles_imported == 1 ? "" : "s",

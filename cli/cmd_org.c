@@ -39,10 +39,13 @@ static int print_org(const cli_ctx *ctx, pl_vault *v, const pl_org *o)
             for (char *save = NULL, *t = strtok_r(roles, ",", &save); rl && t;
                  t = strtok_r(NULL, ",", &save))
                 json_array_append_new(rl, json_string(t));
-            json_array_append_new(members, json_pack("{s:s, s:s, s:s, s:o, s:I}", "feed", mfeed,
-                                                     "fingerprint", m->id.fingerprint, "name",
-                                                     m->id.name, "roles", rl, "from_seq",
-                                                     (json_int_t)m->from_seq));
+            json_t *mj = json_pack("{s:s, s:s, s:s, s:o, s:I, s:b}", "feed", mfeed,
+                                   "fingerprint", m->id.fingerprint, "name", m->id.name,
+                                   "roles", rl, "from_seq", (json_int_t)m->from_seq, "removed",
+                                   m->removed);
+            if (mj && m->removed)
+                json_object_set_new(mj, "until_seq", json_integer((json_int_t)m->until_seq));
+            json_array_append_new(members, mj);
         }
         return cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "name", o->name,
                                         "id", id, "fingerprint", o->fingerprint, "member_pk",
@@ -57,14 +60,25 @@ static int print_org(const cli_ctx *ctx, pl_vault *v, const pl_org *o)
         const pl_org_member *m = &o->members[i];
         char roles[96];
         pl_roles_format(m->roles, roles, sizeof roles);
-        printf("  %-24s %s  %s%s\n", m->id.name[0] ? m->id.name : "(name not readable)",
+        char gone[64] = "";
+        if (m->removed)
+            snprintf(gone, sizeof gone, " (removed after entry %llu)",
+                     (unsigned long long)m->until_seq);
+        printf("  %-24s %s  %s%s%s\n", m->id.name[0] ? m->id.name : "(name not readable)",
                m->id.fingerprint, roles,
-               sodium_memcmp(m->id.sign_pk, me.sign_pk, PL_SIGN_PK_BYTES) ? "" : " (this vault)");
+               sodium_memcmp(m->id.sign_pk, me.sign_pk, PL_SIGN_PK_BYTES) ? "" : " (this vault)",
+               gone);
     }
-    printf("Keys:         member");
-    for (unsigned i = 0; i < o->nkeys; i++)
-        printf(", %s", o->keys[i].role);
-    printf(" (epoch 1)\n");
+    printf("Keys (epoch):");
+    static const char *const names[] = {"member", "coordinator", "guide", "supervisor",
+                                        "auditor"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        pl_org_key tmp;
+        const pl_org_key *k = pl_org_current_key(o, names[i], &tmp);
+        if (k)
+            printf("%s %s (%u)", i ? "," : "", names[i], (unsigned)k->epoch);
+    }
+    printf("\n");
     return cli_finish_stdout();
 }
 
@@ -183,8 +197,74 @@ static int fingerprint_arg(const char *in, char out[PL_FINGERPRINT_HEX + 1])
     return k == PL_FINGERPRINT_HEX ? 0 : -1;
 }
 
+static int member_remove(cli_ctx *ctx, int argc, char **argv)
+{
+    const char *reason = NULL;
+    const cli_opt opts[] = {
+        {"reason", "TEXT", "why (kept in the ledger, readable by the remaining members)",
+         &reason, NULL},
+    };
+    const cli_command cmd = {
+        "member remove", "FINGERPRINT", "Remove a member (coordinators only).",
+        "FINGERPRINT is the member's, as 'peerlog org show' lists it. The member's entries\n"
+        "up to the newest one this vault holds keep counting; later ones are refused by\n"
+        "every vault that has seen the removal. The member key and the keys of the member's\n"
+        "roles get a new epoch, granted to the remaining members: bodies written after your\n"
+        "next sync are unreadable to the removed member. What they could read before, they\n"
+        "keep. Sync first, so that the cut includes the member's latest entries, and take\n"
+        "away their access to the shared folder too.\n"
+        "\nExample:\n"
+        "  peerlog member remove 3d63ed51ac91f7266249986b0372a728 --reason \"left the "
+        "programme\"\n",
+        opts, sizeof opts / sizeof opts[0]};
+    const char *pos[1];
+    size_t npos;
+    int rc = cli_parse(ctx, &cmd, argc, argv, pos, 1, &npos);
+    if (rc)
+        return rc < 0 ? EXIT_USAGE : cli_finish_stdout();
+    char want[PL_FINGERPRINT_HEX + 1];
+    if (npos != 1 || fingerprint_arg(pos[0], want) != 0)
+        return cli_usage_error(&cmd, "name the member by fingerprint (32 hex digits, see "
+                                     "'peerlog org show')");
+    if (!reason || !*reason)
+        return cli_usage_error(&cmd, "give a reason with --reason");
+    pl_vault *v = NULL;
+    if ((rc = cli_open_vault(ctx, &v)) != EXIT_OK)
+        return rc;
+    pl_err err = {{0}};
+    pl_org *o = calloc(1, sizeof *o);
+    pl_status st = o ? vault_org(v, o, &err) : pl_fail(&err, PL_E_NOMEM, "out of memory");
+    const pl_org_member *m = NULL;
+    for (unsigned i = 0; st == PL_OK && i < o->nmembers; i++)
+        if (!strcmp(o->members[i].id.fingerprint, want))
+            m = &o->members[i];
+    if (st == PL_OK && !m)
+        st = pl_fail(&err, PL_E_NOTFOUND, "no member has fingerprint %s (see 'peerlog org "
+                                          "show')", want);
+    pl_entry e;
+    char name[PL_NAME_MAX + 1] = "";
+    if (st == PL_OK) {
+        snprintf(name, sizeof name, "%s", m->id.name[0] ? m->id.name : m->id.fingerprint);
+        st = vault_member_remove(v, m->id.sign_pk, reason, &e, &err);
+    }
+    free(o);
+    vault_close(v);
+    if (st != PL_OK)
+        return cli_fail(st, &err);
+    char id[PL_ID_HEX + 1];
+    cli_hex(e.id, PL_ID_BYTES, id, sizeof id);
+    if (ctx->json)
+        return cli_print_json(json_pack("{s:s, s:s}", "entry", id, "fingerprint", want));
+    printf("Removed %s (entry %.12s); new keys for the remaining members.\n"
+           "Run 'peerlog sync DIR' now, and take away their access to the shared folder.\n",
+           name, id);
+    return cli_finish_stdout();
+}
+
 int cmd_member(cli_ctx *ctx, int argc, char **argv)
 {
+    if (argc >= 1 && !strcmp(argv[0], "remove"))
+        return member_remove(ctx, argc - 1, argv + 1);
     const char *role = NULL, *expect = NULL;
     const cli_opt opts[] = {
         {"role", "ROLE", "guide, supervisor, auditor or coordinator (repeat for more)", &role,
@@ -208,7 +288,8 @@ int cmd_member(cli_ctx *ctx, int argc, char **argv)
             cli_help(&cmd);
             return cli_finish_stdout();
         }
-        return cli_usage_error(&cmd, "use 'peerlog member add IDFILE --role ROLE'");
+        return cli_usage_error(&cmd, "use 'peerlog member add IDFILE --role ROLE' or 'peerlog "
+                                     "member remove FINGERPRINT --reason TEXT'");
     }
     /* --role may repeat: gather every value before the table parse keeps the last. */
     unsigned roles = 0;

@@ -385,11 +385,12 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
                                                    (json_int_t)rep->problem[i].seq, "what",
                                                    rep->problem[i].what));
         }
-        json_t *j = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "ok",
+        json_t *j = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "ok",
                               rep->nproblems == 0 && st == PL_OK, "feeds",
                               (json_int_t)rep->feeds, "entries", (json_int_t)rep->entries,
                               "bodies_checked", (json_int_t)rep->bodies_checked,
                               "bodies_erased", (json_int_t)rep->bodies_erased,
+                              "not_counted", (json_int_t)rep->not_counted,
                               "signatures_checked", (json_int_t)rep->signatures_checked,
                               "problem_count", (json_int_t)rep->nproblems, "problems", probs);
         rc = cli_print_json(j);
@@ -414,7 +415,11 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
                    (unsigned long long)rep->bodies_erased,
                    (unsigned long long)rep->signatures_checked,
                    rep->signatures_checked == 1 ? "" : "s");
-        else
+        if (rep->nproblems == 0 && st == PL_OK && rep->not_counted)
+            printf("%llu entr%s by removed members, written after their removal, kept as "
+                   "evidence; they do not count\n", (unsigned long long)rep->not_counted,
+                   rep->not_counted == 1 ? "y" : "ies");
+        if (!(rep->nproblems == 0 && st == PL_OK))
             fprintf(stderr, "peerlog: the vault FAILED verification (%zu problem%s); keep "
                             "this copy and tell your coordinator\n",
                     rep->nproblems, rep->nproblems == 1 ? "" : "s");

@@ -34,7 +34,7 @@ static const top_command commands[] = {
     {"log", cmd_log, "list entries"},
     {"show", cmd_show, "show one entry (the latest version; --history for all)"},
     {"org", cmd_org, "'org init' starts an organisation; 'org show' describes it"},
-    {"member", cmd_member, "'member add IDFILE --role ROLE': add a member (coordinators)"},
+    {"member", cmd_member, "'member add IDFILE --role R', 'member remove FP' (coordinators)"},
     {"join", cmd_join, "join an organisation (--expect-org checks its fingerprint)"},
     {"sync", cmd_sync, "exchange entries with the other members through a shared folder"},
     {"export", cmd_export, "write a run of a feed's entries to a bundle file"},

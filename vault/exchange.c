@@ -261,7 +261,7 @@ out:
 
 /* ---- import ------------------------------------------------------------------------- */
 
-enum { ENTRY_NEW = 0, ENTRY_KNOWN, ENTRY_FORK };
+enum { ENTRY_NEW = 0, ENTRY_KNOWN, ENTRY_FORK, ENTRY_CUT };
 /* Feeds one bundle may carry: exporters write one; the check of each feed appearing once is
  * quadratic in this. */
 #define BUNDLE_MAX_FEEDS 64u
@@ -448,7 +448,7 @@ static uint64_t feed_head(pl_vault *v, const uint8_t *feed)
 
 /* In the open transaction: classifies each entry against the vault, and stores the new
  * ones and those that fork a feed. */
-static pl_status store_bundle(pl_vault *v, const pl_bundle_info *info,
+static pl_status store_bundle(pl_vault *v, const pl_org *pre, const pl_bundle_info *info,
                               const pl_bundle_entry *list, pl_header *h, import_item *items,
                               pl_import_report *rep, pl_err *err)
 {
@@ -466,6 +466,15 @@ static pl_status store_bundle(pl_vault *v, const pl_bundle_info *info,
             break;
         if (it->state == ENTRY_KNOWN) {
             rep->known++;
+            continue;
+        }
+        /* Past a removal's cut: refused, and so is the rest of the run (later entries). */
+        const pl_org_member *author = pre ? org_member(pre, it->feed) : NULL;
+        if (author && it->seq > author->until_seq) {
+            if (rep->cut == 0)
+                snprintf(rep->cut_who, sizeof rep->cut_who, "%s", author->id.fingerprint);
+            it->state = ENTRY_CUT;
+            rep->cut++;
             continue;
         }
         if (fmt_header_decode(e->header, e->header_len, h) != PL_FMT_OK) {
@@ -533,7 +542,7 @@ static pl_status check_members(pl_vault *v, const pl_org *o, const pl_bundle_inf
                                             "member of the organisation");
     }
     for (uint32_t i = 0; i < info->count; i++) {
-        if (items[i].state == ENTRY_KNOWN)
+        if (items[i].state == ENTRY_KNOWN || items[i].state == ENTRY_CUT)
             continue;
         if (fmt_header_decode(list[i].header, list[i].header_len, h) != PL_FMT_OK)
             return pl_fail(err, PL_E_INTEGRITY, "entry %u of the bundle has a damaged header",
@@ -599,10 +608,21 @@ pl_status vault_import(pl_vault *v, const uint8_t *in, size_t n, pl_import_repor
     }
     if ((st = check_bundle(org, &info, list, items, err)) != PL_OK)
         goto out;
+    /* The membership as this vault knows it now decides which entries come after a
+     * removal's cut (formats/org.md §10.2). */
+    pl_org *pre = calloc(1, sizeof *pre);
+    pl_err ignore;
+    if (pre && vault_org(v, pre, &ignore) != PL_OK) {
+        free(pre);
+        pre = NULL;
+    }
     unsigned held_before = v->sec->nheld;
-    if ((st = vault_begin(v, err)) != PL_OK)
+    if ((st = vault_begin(v, err)) != PL_OK) {
+        free(pre);
         goto out;
-    st = store_bundle(v, &info, list, h, items, rep, err);
+    }
+    st = store_bundle(v, pre, &info, list, h, items, rep, err);
+    free(pre);
     if (st == PL_OK) {
         st = vault_org(v, o, err);
         if (st == PL_E_NOTFOUND) {

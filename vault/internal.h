@@ -114,7 +114,8 @@ PL_WUR pl_status org_take_grants(pl_vault *v, const pl_org *o, unsigned *taken, 
 /* The member whose feed is feed, or NULL. */
 const pl_org_member *org_member(const pl_org *o, const uint8_t feed[PL_SIGN_PK_BYTES]);
 /* 0 when h's author was a member whose roles may write h's type at h's place in its feed;
- * else -1 and the reason in why[cap]. */
+ * -2 when it comes after its author's removal (kept as evidence where it arrived before the
+ * removal, never counted); -1 otherwise; the reason in why[cap]. */
 int org_may_write(pl_vault *v, const pl_org *o, const pl_header *h, char *why, size_t cap);
 /* exchange.c: the invitation this vault joined with (vault_meta 'invite'), copied to out
  * unless NULL; PL_E_NOTFOUND when none. */

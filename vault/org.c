@@ -223,27 +223,57 @@ typedef struct {
     const uint8_t *genesis;
 } keys_ctx;
 
-/* Collects the key announcements that refer to the genesis. */
+/* Collects the key announcements that refer to the genesis: each role's, at each epoch, and
+ * the member key's rotations. A second announcement of one key and epoch is ignored (one
+ * coordinator writes them in order; concurrent rotations come with more coordinators). */
 static int collect_key(void *ctx, const pl_entry *e)
 {
     keys_ctx *k = ctx;
-    char role[16], hex[2 * PL_BOX_PK_BYTES + 1];
+    char role[16], hex[2 * PL_BOX_PK_BYTES + 1], ep[12] = "1";
     pl_org *o = k->org;
     if (e->h.nrefs < 1 || sodium_memcmp(e->h.refs[0], k->genesis, PL_ID_BYTES) != 0 ||
-        sodium_memcmp(e->h.feed, o->coordinator, PL_SIGN_PK_BYTES) != 0 || !entry_authentic(e) ||
+        sodium_memcmp(e->h.feed, o->coordinator, PL_SIGN_PK_BYTES) != 0 ||
         fmt_meta_get(e->h.meta, e->h.meta_len, "key", role, sizeof role) != 0 ||
         fmt_meta_get(e->h.meta, e->h.meta_len, "pk", hex, sizeof hex) != 0 ||
-        o->nkeys == PL_ROLES)
+        o->nkeys == PL_ORG_KEYS_MAX)
         return 0;
+    if (fmt_meta_get(e->h.meta, e->h.meta_len, "epoch", ep, sizeof ep) != 0)
+        snprintf(ep, sizeof ep, "1"); /* the genesis's announcements carry no epoch */
+    char *end;
+    unsigned long epoch = strtoul(ep, &end, 10);
+    unsigned bit;
+    char bad[32];
+    int is_member = !strcmp(role, "member");
+    if (*end || epoch < 1 || epoch > 1000000 || (is_member && epoch < 2) ||
+        (!is_member && pl_roles_parse(role, &bit, bad, sizeof bad) != 0) || strchr(role, ','))
+        return 0;
+    for (unsigned i = 0; i < o->nkeys; i++)
+        if (!strcmp(o->keys[i].role, role) && o->keys[i].epoch == epoch)
+            return 0;
     pl_org_key *key = &o->keys[o->nkeys];
     size_t bin = 0;
     if (sodium_hex2bin(key->pk, sizeof key->pk, hex, strlen(hex), NULL, &bin, NULL) != 0 ||
-        bin != PL_BOX_PK_BYTES)
+        bin != PL_BOX_PK_BYTES || !entry_authentic(e))
         return 0;
     snprintf(key->role, sizeof key->role, "%s", role);
-    key->epoch = 1;
+    key->epoch = (uint32_t)epoch;
     o->nkeys++;
     return 0;
+}
+
+const pl_org_key *pl_org_current_key(const pl_org *o, const char *name, pl_org_key *out)
+{
+    const pl_org_key *best = NULL;
+    for (unsigned i = 0; i < o->nkeys; i++)
+        if (!strcmp(o->keys[i].role, name) && (!best || o->keys[i].epoch > best->epoch))
+            best = &o->keys[i];
+    if (!best && !strcmp(name, "member")) {
+        snprintf(out->role, sizeof out->role, "member");
+        out->epoch = 1;
+        memcpy(out->pk, o->member_pk, PL_BOX_PK_BYTES);
+        best = out;
+    }
+    return best;
 }
 
 pl_status vault_org(pl_vault *v, pl_org *out, pl_err *err)
@@ -368,6 +398,7 @@ static int collect_member(void *ctx, const pl_entry *e)
     mem.from_seq = strtoull(from, &end, 10);
     if (*end || mem.from_seq == 0 || mem.from_seq > (uint64_t)INT64_MAX)
         return 0;
+    mem.until_seq = UINT64_MAX;
     vault_fingerprint(mem.id.sign_pk, mem.id.box_pk, mem.id.fingerprint);
     json_t *body = NULL;
     pl_err ignore;
@@ -381,7 +412,33 @@ static int collect_member(void *ctx, const pl_entry *e)
     return 0;
 }
 
-/* The members: the genesis author as first coordinator, then each member.add. */
+/* A removal by the coordinator: the member's entries after until_seq no longer count. */
+static int collect_remove(void *ctx, const pl_entry *e)
+{
+    members_ctx *m = ctx;
+    pl_org *o = m->org;
+    uint8_t feed[PL_SIGN_PK_BYTES];
+    char until[24];
+    if (e->h.nrefs < 1 || sodium_memcmp(e->h.refs[0], o->id, PL_ID_BYTES) != 0 ||
+        sodium_memcmp(e->h.feed, o->coordinator, PL_SIGN_PK_BYTES) != 0 ||
+        meta_key(&e->h, "member", feed) != 0 ||
+        fmt_meta_get(e->h.meta, e->h.meta_len, "until_seq", until, sizeof until) != 0)
+        return 0;
+    char *end;
+    uint64_t u = strtoull(until, &end, 10);
+    if (*end || u > (uint64_t)INT64_MAX || !entry_authentic(e))
+        return 0;
+    for (unsigned i = 1; i < o->nmembers; i++) /* the genesis author is never removed */
+        if (sodium_memcmp(o->members[i].id.sign_pk, feed, PL_SIGN_PK_BYTES) == 0 &&
+            (!o->members[i].removed || u < o->members[i].until_seq)) {
+            o->members[i].removed = 1;
+            o->members[i].until_seq = u;
+        }
+    return 0;
+}
+
+/* The members: the genesis author as first coordinator, then each member.add, with the cut
+ * of each member.remove. */
 static pl_status org_members(pl_vault *v, pl_org *o, const pl_entry *genesis, pl_err *err)
 {
     pl_org_member *first = &o->members[0];
@@ -393,10 +450,64 @@ static pl_status org_members(pl_vault *v, pl_org *o, const pl_entry *genesis, pl
         snprintf(first->id.name, sizeof first->id.name, "%s", v->id.name);
     first->roles = 1u; /* coordinator */
     first->from_seq = genesis->h.seq;
+    first->until_seq = UINT64_MAX;
     o->nmembers = 1;
     members_ctx m = {v, o};
     pl_filter f = {.type = "member.add"};
-    return vault_log(v, &f, collect_member, &m, err);
+    pl_status st = vault_log(v, &f, collect_member, &m, err);
+    pl_filter r = {.type = "member.remove"};
+    if (st == PL_OK)
+        st = vault_log(v, &r, collect_remove, &m, err);
+    return st;
+}
+
+typedef struct {
+    const char *name;
+    uint32_t epoch;
+    const uint8_t *pk;
+} grant_key;
+
+/* The body of a key.grant: each key's secret sealed to box_pk (the keys must be held here),
+ * and the header's keys= list ("name" for epoch 1, "name/epoch" after) in labels. */
+static pl_status build_grant(pl_vault *v, const grant_key *gk, unsigned n,
+                             const uint8_t box_pk[PL_BOX_PK_BYTES], json_t **out, char *labels,
+                             size_t cap, pl_err *err)
+{
+    json_t *grants = json_array();
+    labels[0] = '\0';
+    *out = NULL;
+    for (unsigned g = 0; grants && g < n; g++) {
+        int j = feed_held_index(v, gk[g].pk);
+        uint8_t sealed[crypto_box_SEALBYTES + PL_BOX_SK_BYTES];
+        char pkhex[65], shex[2 * sizeof sealed + 1];
+        if (j < 0) {
+            json_decref(grants);
+            return pl_fail(err, PL_E_ACCESS, "this vault does not hold the %s key it should "
+                                             "grant", gk[g].name);
+        }
+        if (crypto_box_seal(sealed, v->sec->held_sk[j], PL_BOX_SK_BYTES, box_pk) != 0) {
+            json_decref(grants);
+            return pl_fail(err, PL_E_INVALID, "the member's encryption key is unusable");
+        }
+        sodium_bin2hex(pkhex, sizeof pkhex, gk[g].pk, PL_BOX_PK_BYTES);
+        sodium_bin2hex(shex, sizeof shex, sealed, sizeof sealed);
+        if (json_array_append_new(grants, json_pack("{s:s, s:i, s:s, s:s}", "key", gk[g].name,
+                                                    "epoch", (int)gk[g].epoch, "pk", pkhex,
+                                                    "sealed", shex)) != 0) {
+            json_decref(grants);
+            return pl_fail(err, PL_E_NOMEM, "out of memory");
+        }
+        size_t at = strlen(labels);
+        if (gk[g].epoch == 1)
+            snprintf(labels + at, cap - at, "%s%s", at ? "," : "", gk[g].name);
+        else
+            snprintf(labels + at, cap - at, "%s%s/%u", at ? "," : "", gk[g].name,
+                     (unsigned)gk[g].epoch);
+    }
+    if (!grants)
+        return pl_fail(err, PL_E_NOMEM, "out of memory");
+    *out = grants;
+    return PL_OK;
 }
 
 pl_status vault_member_add(pl_vault *v, const pl_identity *m, unsigned roles, pl_entry *out,
@@ -430,50 +541,27 @@ pl_status vault_member_add(pl_vault *v, const pl_identity *m, unsigned roles, pl
                          m->fingerprint);
             goto out;
         }
-    /* The keys to grant: the member key and each role's, which this vault must hold. */
-    json_t *grants = json_array();
-    const uint8_t *pks[PL_ROLES + 1];
-    const char *names[PL_ROLES + 1];
+    /* The keys to grant: the member key (epoch 1, the exchange key's root, and the current
+     * one) and each role's current key, all of which this vault must hold. */
+    grant_key gk[PL_ROLES + 2];
     unsigned ngrant = 0;
-    pks[ngrant] = o->member_pk;
-    names[ngrant++] = "member";
-    for (unsigned i = 0; i < o->nkeys; i++) {
-        unsigned r = 0;
-        while (r < PL_ROLES && strcmp(role_names[r], o->keys[i].role) != 0)
-            r++;
-        if (r < PL_ROLES && (roles & (1u << r))) {
-            pks[ngrant] = o->keys[i].pk;
-            names[ngrant++] = role_names[r];
-        }
+    pl_org_key first_member = {"member", 1, {0}}, cur_member;
+    memcpy(first_member.pk, o->member_pk, PL_BOX_PK_BYTES);
+    gk[ngrant++] = (grant_key){"member", 1, first_member.pk};
+    const pl_org_key *cm = pl_org_current_key(o, "member", &cur_member);
+    if (cm && cm->epoch > 1)
+        gk[ngrant++] = (grant_key){"member", cm->epoch, cm->pk};
+    for (unsigned r = 0; r < PL_ROLES; r++) {
+        pl_org_key tmp;
+        const pl_org_key *k = (roles & (1u << r)) ? pl_org_current_key(o, role_names[r], &tmp)
+                                                   : NULL;
+        if (k)
+            gk[ngrant++] = (grant_key){role_names[r], k->epoch, k->pk};
     }
-    labels[0] = '\0';
-    for (unsigned g = 0; grants && g < ngrant; g++) {
-        int j = feed_held_index(v, pks[g]);
-        uint8_t sealed[crypto_box_SEALBYTES + PL_BOX_SK_BYTES];
-        char pkhex[65], shex[2 * sizeof sealed + 1];
-        if (j < 0) {
-            json_decref(grants);
-            st = pl_fail(err, PL_E_ACCESS, "this vault does not hold the %s key it should "
-                                           "grant", names[g]);
-            goto out;
-        }
-        if (crypto_box_seal(sealed, v->sec->held_sk[j], PL_BOX_SK_BYTES, m->box_pk) != 0) {
-            json_decref(grants);
-            st = pl_fail(err, PL_E_INVALID, "the member's encryption key is unusable");
-            goto out;
-        }
-        sodium_bin2hex(pkhex, sizeof pkhex, pks[g], PL_BOX_PK_BYTES);
-        sodium_bin2hex(shex, sizeof shex, sealed, sizeof sealed);
-        if (json_array_append_new(grants, json_pack("{s:s, s:i, s:s, s:s}", "key", names[g],
-                                                    "epoch", 1, "pk", pkhex, "sealed",
-                                                    shex)) != 0) {
-            json_decref(grants);
-            st = pl_fail(err, PL_E_NOMEM, "out of memory");
-            goto out;
-        }
-        size_t at = strlen(labels);
-        snprintf(labels + at, sizeof labels - at, "%s%s", at ? "," : "", names[g]);
-    }
+    json_t *grants = NULL;
+    if ((st = build_grant(v, gk, ngrant, m->box_pk, &grants, labels, sizeof labels, err)) !=
+        PL_OK)
+        goto out;
     json_t *grant_body = json_pack("{s:o}", "keys", grants);
     json_t *add_body = json_pack("{s:s}", "name", m->name);
     sodium_bin2hex(member_hex, sizeof member_hex, m->sign_pk, PL_SIGN_PK_BYTES);
@@ -483,7 +571,7 @@ pl_status vault_member_add(pl_vault *v, const pl_identity *m, unsigned roles, pl
     uint8_t refs[2][PL_ID_BYTES];
     uint8_t rcpt[2][PL_BOX_PK_BYTES];
     memcpy(refs[0], o->id, PL_ID_BYTES);
-    memcpy(rcpt[0], o->member_pk, PL_BOX_PK_BYTES);
+    memcpy(rcpt[0], cm ? cm->pk : o->member_pk, PL_BOX_PK_BYTES);
     memcpy(rcpt[1], m->box_pk, PL_BOX_PK_BYTES);
     pl_meta_pair am[] = {{"box", box_hex}, {"from_seq", "1"}, {"member", member_hex},
                          {"roles", list}};
@@ -528,14 +616,39 @@ typedef struct {
     pl_err *err;
 } grants_ctx;
 
-/* The name of pk among the organisation's announced keys ("member" or a role), or NULL. */
-static const char *announced(const pl_org *o, const uint8_t *pk)
+/* pk among the organisation's announced keys (the epoch-1 member key, or any announced role
+ * or member key of any epoch), copied to out; NULL when not announced. */
+static const pl_org_key *announced(const pl_org *o, const uint8_t *pk, pl_org_key *out)
 {
-    if (sodium_memcmp(pk, o->member_pk, PL_BOX_PK_BYTES) == 0)
-        return "member";
+    if (sodium_memcmp(pk, o->member_pk, PL_BOX_PK_BYTES) == 0) {
+        snprintf(out->role, sizeof out->role, "member");
+        out->epoch = 1;
+        memcpy(out->pk, pk, PL_BOX_PK_BYTES);
+        return out;
+    }
     for (unsigned i = 0; i < o->nkeys; i++)
         if (sodium_memcmp(pk, o->keys[i].pk, PL_BOX_PK_BYTES) == 0)
-            return o->keys[i].role;
+            return &o->keys[i];
+    return NULL;
+}
+
+/* The announced key a grant's keys= item ("name" or "name/epoch") names, or NULL. */
+static const uint8_t *grant_item_pk(const pl_org *o, char *item)
+{
+    char *slash = strchr(item, '/');
+    unsigned long epoch = 1;
+    if (slash) {
+        char *end;
+        *slash = '\0';
+        epoch = strtoul(slash + 1, &end, 10);
+        if (*end || epoch < 1)
+            return NULL;
+    }
+    if (!strcmp(item, "member") && epoch == 1)
+        return o->member_pk;
+    for (unsigned i = 0; i < o->nkeys; i++)
+        if (!strcmp(o->keys[i].role, item) && o->keys[i].epoch == epoch)
+            return o->keys[i].pk;
     return NULL;
 }
 
@@ -562,12 +675,7 @@ static int take_grant(void *ctx, const pl_entry *e)
         int all = 1;
         for (char *save = NULL, *t = strtok_r(names, ",", &save); t && all;
              t = strtok_r(NULL, ",", &save)) {
-            const uint8_t *pk = NULL;
-            if (!strcmp(t, "member"))
-                pk = g->org->member_pk;
-            for (unsigned r = 0; !pk && r < g->org->nkeys; r++)
-                if (!strcmp(t, g->org->keys[r].role))
-                    pk = g->org->keys[r].pk;
+            const uint8_t *pk = grant_item_pk(g->org, t);
             all = pk && feed_held_index(g->v, pk) >= 0;
         }
         if (all)
@@ -582,19 +690,20 @@ static int take_grant(void *ctx, const pl_entry *e)
         const char *sh = json_string_value(json_object_get(k, "sealed"));
         size_t b1 = 0, b2 = 0;
         char label[40];
-        const char *name = NULL;
+        pl_org_key tmp;
+        const pl_org_key *name = NULL;
         if (!sk || !pkh || !sh ||
             sodium_hex2bin(pk, sizeof pk, pkh, strlen(pkh), NULL, &b1, NULL) != 0 ||
             b1 != sizeof pk ||
             sodium_hex2bin(sealed, sizeof sealed, sh, strlen(sh), NULL, &b2, NULL) != 0 ||
-            b2 != sizeof sealed || !(name = announced(g->org, pk)) ||
+            b2 != sizeof sealed || !(name = announced(g->org, pk, &tmp)) ||
             crypto_box_seal_open(sk, sealed, sizeof sealed, g->v->id.box_pk,
                                  g->v->sec->box_sk) != 0) {
             g->st = pl_fail(g->err, PL_E_INTEGRITY, "a key grant addressed to you is damaged");
             break;
         }
         /* The label comes from what the organisation announced, not from the grant. */
-        snprintf(label, sizeof label, "%.16s/1", name);
+        snprintf(label, sizeof label, "%.16s/%u", name->role, (unsigned)name->epoch);
         int had = feed_held_index(g->v, pk) >= 0;
         if ((g->st = vault_key_hold(g->v, pk, sk, label, g->err)) != PL_OK)
             break;
@@ -656,7 +765,7 @@ const pl_org_member *org_member(const pl_org *o, const uint8_t feed[PL_SIGN_PK_B
 static int writers_of(const pl_org *o, const char *type, unsigned *mask)
 {
     static const char *const org_types[] = {"org.genesis", "key.rotate", "key.grant",
-                                            "member.add"};
+                                            "member.add", "member.remove"};
     for (size_t i = 0; i < sizeof org_types / sizeof org_types[0]; i++)
         if (strcmp(type, org_types[i]) == 0) {
             *mask = 1u; /* coordinator */
@@ -686,6 +795,11 @@ int org_may_write(pl_vault *v, const pl_org *o, const pl_header *h, char *why, s
     if (sodium_memcmp(h->box_pk, m->id.box_pk, PL_BOX_PK_BYTES) != 0) {
         snprintf(why, cap, "member %.8s… wrote with a key the organisation does not know", fp);
         return -1;
+    }
+    if (h->seq > m->until_seq) {
+        snprintf(why, cap, "member %.8s… was removed; their entries after %llu do not count", fp,
+                 (unsigned long long)m->until_seq);
+        return -2;
     }
     if (h->seq < m->from_seq) {
         snprintf(why, cap, "member %.8s… wrote entry %llu before joining (from entry %llu)", fp,
@@ -743,6 +857,9 @@ pl_status org_recipients(pl_vault *v, const char *type, uint8_t rcpt[PL_ROLES][P
      * also hold back every later entry of this feed at their imports. */
     const pl_org_member *me = st == PL_OK ? org_member(o, v->id.sign_pk) : NULL;
     unsigned need = 0;
+    if (st == PL_OK && me && me->removed)
+        st = pl_fail(err, PL_E_ACCESS, "you were removed from the organisation; this vault "
+                                       "can no longer write records");
     if (st == PL_OK && (!me || writers_of(o, type, &need) != 0 || !(me->roles & need))) {
         char roles[96] = "none";
         if (me)
@@ -754,13 +871,172 @@ pl_status org_recipients(pl_vault *v, const char *type, uint8_t rcpt[PL_ROLES][P
         if (strcmp(o->policy[p].type, type) != 0)
             continue;
         for (unsigned r = 0; r < PL_ROLES; r++) {
-            if (!(o->policy[p].read & (1u << r)))
-                continue;
-            for (unsigned k = 0; k < o->nkeys; k++)
-                if (!strcmp(o->keys[k].role, role_names[r]) && *n < PL_ROLES)
-                    memcpy(rcpt[(*n)++], o->keys[k].pk, PL_BOX_PK_BYTES);
+            pl_org_key tmp;
+            const pl_org_key *k = (o->policy[p].read & (1u << r))
+                                      ? pl_org_current_key(o, role_names[r], &tmp)
+                                      : NULL;
+            if (k && *n < PL_ROLES) /* the newest epoch this vault has seen */
+                memcpy(rcpt[(*n)++], k->pk, PL_BOX_PK_BYTES);
         }
     }
     free(o);
+    return st;
+}
+
+/* ---- removal ---------------------------------------------------------------------------- */
+
+pl_status vault_member_remove(pl_vault *v, const uint8_t feed[PL_SIGN_PK_BYTES],
+                              const char *reason, pl_entry *out, pl_err *err)
+{
+    pl_status st;
+    pl_org *o = calloc(1, sizeof *o);
+    /* New key pairs: the member key (index PL_ROLES) and each role's, in guarded memory. */
+    uint8_t(*pk)[PL_BOX_PK_BYTES] = calloc(PL_ROLES + 1, PL_BOX_PK_BYTES);
+    uint8_t(*sk)[PL_BOX_SK_BYTES] = sodium_malloc((PL_ROLES + 1) * PL_BOX_SK_BYTES);
+    uint32_t epoch[PL_ROLES + 1] = {0};
+    unsigned held_before = v->sec->nheld;
+    json_t *body = NULL;
+    if (!o || !pk || !sk) {
+        st = pl_fail(err, PL_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (!reason || !*reason || strlen(reason) > PL_NAME_MAX) {
+        st = pl_fail(err, PL_E_INVALID, "give a reason (1 to %u bytes)", PL_NAME_MAX);
+        goto out;
+    }
+    if ((st = vault_org(v, o, err)) != PL_OK)
+        goto out;
+    if (sodium_memcmp(o->coordinator, v->id.sign_pk, PL_SIGN_PK_BYTES) != 0) {
+        st = pl_fail(err, PL_E_ACCESS, "only a coordinator can remove members");
+        goto out;
+    }
+    const pl_org_member *m = org_member(o, feed);
+    if (!m) {
+        st = pl_fail(err, PL_E_NOTFOUND, "no member has that fingerprint (see 'peerlog org "
+                                         "show')");
+        goto out;
+    }
+    if (m == &o->members[0]) {
+        st = pl_fail(err, PL_E_INVALID, "the first coordinator cannot be removed");
+        goto out;
+    }
+    if (m->removed) {
+        st = pl_fail(err, PL_E_EXISTS, "%s was removed already; nothing was changed",
+                     m->id.fingerprint);
+        goto out;
+    }
+    /* The cut: the member's newest entry this vault holds; later ones will not count. */
+    char until_seq[24], until_id[PL_ID_HEX + 1] = "", member_hex[65], meta[PL_META_MAX + 1];
+    uint64_t head = 0;
+    {
+        sqlite3_stmt *q = NULL;
+        int rc = sqlite3_prepare_v2(v->db, "SELECT seq, id FROM entries WHERE feed = ?"
+                                           " ORDER BY seq DESC, n LIMIT 1", -1, &q, NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_blob(q, 1, feed, PL_SIGN_PK_BYTES, SQLITE_STATIC);
+            rc = sqlite3_step(q);
+        }
+        if (rc == SQLITE_ROW && sqlite3_column_bytes(q, 1) == PL_ID_BYTES) {
+            head = (uint64_t)sqlite3_column_int64(q, 0);
+            sodium_bin2hex(until_id, sizeof until_id, sqlite3_column_blob(q, 1), PL_ID_BYTES);
+        }
+        sqlite3_finalize(q);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            st = store_fail(v->db, rc, "reading the member's feed", err);
+            goto out;
+        }
+    }
+    snprintf(until_seq, sizeof until_seq, "%llu", (unsigned long long)head);
+    sodium_bin2hex(member_hex, sizeof member_hex, feed, PL_SIGN_PK_BYTES);
+    /* Which keys rotate: the member key, and every role key the member held. */
+    unsigned rotate = (1u << PL_ROLES) | m->roles;
+    for (unsigned i = 0; i <= PL_ROLES; i++) {
+        pl_org_key tmp;
+        const pl_org_key *cur =
+            pl_org_current_key(o, i < PL_ROLES ? role_names[i] : "member", &tmp);
+        if (!(rotate & (1u << i)) || !cur)
+            continue;
+        epoch[i] = cur->epoch + 1;
+        crypto_box_keypair(pk[i], sk[i]);
+    }
+    body = json_pack("{s:s}", "reason", reason);
+    if (!body) {
+        st = pl_fail(err, PL_E_NOMEM, "out of memory");
+        goto out;
+    }
+    pl_meta_pair rm[] = {{"member", member_hex}, {"until_id", head ? until_id : NULL},
+                         {"until_seq", until_seq}};
+    size_t mlen;
+    uint8_t refs[2][PL_ID_BYTES];
+    memcpy(refs[0], o->id, PL_ID_BYTES);
+    pl_entry removal, e;
+    if ((st = vault_begin(v, err)) != PL_OK)
+        goto out;
+    if (fmt_meta_build(rm, 3, meta, sizeof meta, &mlen) != 0)
+        st = pl_fail(err, PL_E_INVALID, "cannot build the removal's metadata");
+    /* Readable by the remaining members: wrapped to the new member key. */
+    if (st == PL_OK)
+        st = append_json(v, "member.remove", body, meta, (const uint8_t(*)[PL_ID_BYTES])refs,
+                         1, (const uint8_t(*)[PL_BOX_PK_BYTES])pk[PL_ROLES], 1, &removal, err);
+    if (st == PL_OK)
+        memcpy(refs[1], removal.id, PL_ID_BYTES);
+    for (unsigned i = 0; st == PL_OK && i <= PL_ROLES; i++) {
+        if (!epoch[i])
+            continue;
+        char hex[2 * PL_BOX_PK_BYTES + 1], ep[12], label[32];
+        const char *name = i < PL_ROLES ? role_names[i] : "member";
+        json_t *empty = json_object();
+        sodium_bin2hex(hex, sizeof hex, pk[i], PL_BOX_PK_BYTES);
+        snprintf(ep, sizeof ep, "%u", (unsigned)epoch[i]);
+        pl_meta_pair km[] = {{"epoch", ep}, {"key", name}, {"pk", hex}};
+        if (!empty || fmt_meta_build(km, 3, meta, sizeof meta, &mlen) != 0)
+            st = pl_fail(err, PL_E_NOMEM, "cannot build a key announcement");
+        else
+            st = append_json(v, "key.rotate", empty, meta, (const uint8_t(*)[PL_ID_BYTES])refs,
+                             2, (const uint8_t(*)[PL_BOX_PK_BYTES])pk[PL_ROLES], 1, &e, err);
+        json_decref(empty);
+        snprintf(label, sizeof label, "%s/%u", name, (unsigned)epoch[i]);
+        if (st == PL_OK)
+            st = vault_key_hold(v, pk[i], sk[i], label, err);
+    }
+    /* Each remaining member gets the new member key and the new keys of its roles. */
+    for (unsigned k = 1; st == PL_OK && k < o->nmembers; k++) {
+        const pl_org_member *r = &o->members[k];
+        if (r == m || r->removed)
+            continue;
+        grant_key gk[PL_ROLES + 1];
+        unsigned ng = 0;
+        gk[ng++] = (grant_key){"member", epoch[PL_ROLES], pk[PL_ROLES]};
+        for (unsigned i = 0; i < PL_ROLES; i++)
+            if (epoch[i] && (r->roles & (1u << i)))
+                gk[ng++] = (grant_key){role_names[i], epoch[i], pk[i]};
+        json_t *grants = NULL, *gbody = NULL;
+        char labels[160], rhex[65];
+        if ((st = build_grant(v, gk, ng, r->id.box_pk, &grants, labels, sizeof labels, err)) !=
+            PL_OK)
+            break;
+        gbody = json_pack("{s:o}", "keys", grants);
+        sodium_bin2hex(rhex, sizeof rhex, r->id.sign_pk, PL_SIGN_PK_BYTES);
+        pl_meta_pair gm[] = {{"keys", labels}, {"member", rhex}};
+        if (!gbody || fmt_meta_build(gm, 2, meta, sizeof meta, &mlen) != 0)
+            st = pl_fail(err, PL_E_NOMEM, "cannot build a key grant");
+        else
+            st = append_json(v, "key.grant", gbody, meta, (const uint8_t(*)[PL_ID_BYTES])refs,
+                             2, (const uint8_t(*)[PL_BOX_PK_BYTES])r->id.box_pk, 1, &e, err);
+        json_decref(gbody);
+    }
+    if (st == PL_OK)
+        st = vault_commit(v, err);
+    else
+        vault_rollback(v);
+    if (st != PL_OK)
+        feed_held_truncate(v, held_before);
+    else
+        *out = removal;
+out:
+    json_decref(body);
+    free(o);
+    free(pk);
+    sodium_free(sk);
     return st;
 }

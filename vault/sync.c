@@ -136,9 +136,17 @@ static pl_status list_bundles(const char *feeds, sync_file **out, size_t *n, pl_
     return st;
 }
 
+/* The coordinator's feed sorts first: its organisation entries (a member added, a removal)
+ * decide how the other feeds' entries are judged. */
+static uint8_t first_feed[PL_SIGN_PK_BYTES];
+
 static int by_order(const void *a, const void *b)
 {
     const sync_file *x = a, *y = b;
+    int xf = !memcmp(x->feed, first_feed, PL_SIGN_PK_BYTES),
+        yf = !memcmp(y->feed, first_feed, PL_SIGN_PK_BYTES);
+    if (xf != yf)
+        return xf ? -1 : 1;
     int c = memcmp(x->feed, y->feed, PL_SIGN_PK_BYTES);
     if (c)
         return c;
@@ -191,6 +199,13 @@ static pl_status import_all(pl_vault *v, sync_file *files, size_t n, pl_sync_cb 
                 rep->keys_taken += ir.keys_taken;
                 if (ir.forks && cb)
                     cb(ctx, PL_SYNC_FORK, f->path, 0, 0, ir.fork);
+                rep->entries_cut += ir.cut;
+                if (ir.cut && cb) {
+                    char why[160];
+                    snprintf(why, sizeof why, "%u entr%s by removed member %s, written after "
+                             "the removal", ir.cut, ir.cut == 1 ? "y" : "ies", ir.cut_who);
+                    cb(ctx, PL_SYNC_CUT, f->path, 0, 0, why);
+                }
                 continue;
             }
             if (st == PL_E_NOMEM || st == PL_E_LOCKED)
@@ -315,6 +330,7 @@ pl_status vault_sync(pl_vault *v, const char *dir, pl_sync_cb cb, void *ctx,
         return pl_fail(err, PL_E_IO, "%s is not a folder: give the organisation's shared folder",
                        dir);
     char *feeds = join_path(dir, "feeds"), *own = NULL, hex[2 * PL_SIGN_PK_BYTES + 1];
+    pl_err ignore;
     sync_file *files = NULL;
     size_t n = 0;
     pl_org *o = calloc(1, sizeof *o);
@@ -327,6 +343,9 @@ pl_status vault_sync(pl_vault *v, const char *dir, pl_sync_cb cb, void *ctx,
      * entry could reuse their sequence numbers. */
     if ((st = list_bundles(feeds, &files, &n, err)) != PL_OK)
         goto out;
+    memset(first_feed, 0, sizeof first_feed);
+    if (vault_org(v, o, &ignore) == PL_OK)
+        memcpy(first_feed, o->coordinator, PL_SIGN_PK_BYTES);
     if (n)
         qsort(files, n, sizeof *files, by_order);
     if ((st = import_all(v, files, n, cb, ctx, rep, err)) != PL_OK)

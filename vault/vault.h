@@ -176,6 +176,7 @@ typedef struct {
     uint64_t entries;
     uint64_t bodies_checked;
     uint64_t bodies_erased;
+    uint64_t not_counted; /* by removed members after their removal: kept, do not count */
     uint64_t signatures_checked;
     size_t nproblems;    /* problems found (may exceed what fits below) */
     pl_problem problem[PL_VERIFY_MAX_PROBLEMS];
@@ -213,15 +214,21 @@ typedef struct {
     pl_identity id;  /* name is "" when this vault cannot read the member.add body */
     unsigned roles;  /* bit i: role i of coordinator, guide, supervisor, auditor */
     uint64_t from_seq;
+    uint64_t until_seq; /* after a removal: the member's last entry that counts; else max */
+    int removed;
 } pl_org_member;
+
+#define PL_ORG_KEYS_MAX 64u
 
 typedef struct {
     char name[PL_NAME_MAX + 1];
     uint8_t id[PL_ID_BYTES];                  /* the genesis entry's id */
     char fingerprint[PL_FINGERPRINT_HEX + 1]; /* read aloud to a joining member */
     uint8_t coordinator[PL_SIGN_PK_BYTES];    /* the genesis author's feed */
-    uint8_t member_pk[PL_BOX_PK_BYTES];       /* the member key (epoch 1) */
-    pl_org_key keys[PL_ROLES];
+    uint8_t member_pk[PL_BOX_PK_BYTES];       /* the member key of epoch 1 (exchange root) */
+    /* Every announced key: the roles' (epoch 1 and each rotation) and the member key's
+     * rotations (role "member", epoch 2 on). */
+    pl_org_key keys[PL_ORG_KEYS_MAX];
     unsigned nkeys;
     pl_org_member members[PL_ORG_MEMBERS_MAX]; /* the first coordinator first */
     unsigned nmembers;
@@ -240,6 +247,15 @@ void pl_roles_format(unsigned mask, char *out, size_t cap);
  * the member alone. PL_E_EXISTS when that identity is a member already. */
 PL_WUR pl_status vault_member_add(pl_vault *v, const pl_identity *m, unsigned roles,
                                   pl_entry *out, pl_err *err);
+/* Removes a member (coordinators only): a member.remove entry naming the member's last entry
+ * this vault holds (later ones do not count), a new epoch of the member key and of each role
+ * key the member held, and grants of the new keys to the remaining members, in one
+ * transaction. feed: the member's feed. */
+PL_WUR pl_status vault_member_remove(pl_vault *v, const uint8_t feed[PL_SIGN_PK_BYTES],
+                                     const char *reason, pl_entry *out, pl_err *err);
+/* The current (highest-epoch) key of name ("member" or a role); NULL when none. For
+ * "member" before any rotation it is the epoch-1 key, returned as a static copy in out. */
+const pl_org_key *pl_org_current_key(const pl_org *o, const char *name, pl_org_key *out);
 /* Holds every key granted to this vault by the key.grant entries it has (after an import);
  * *taken receives how many keys the grants carried (already held ones count too). */
 PL_WUR pl_status vault_accept_grants(pl_vault *v, unsigned *taken, pl_err *err);
@@ -276,6 +292,8 @@ typedef struct {
     unsigned keys_taken;
     int retry;        /* refused for a reason a later import can remove: a gap, or an author
                          or exporter whose membership has not arrived */
+    uint32_t cut;     /* refused: written by a removed member after the removal's cut */
+    char cut_who[PL_FINGERPRINT_HEX + 1]; /* the first such member's fingerprint */
     uint8_t exporter[PL_SIGN_PK_BYTES];
     char fork[120];   /* the first fork, described */
 } pl_import_report;
@@ -308,6 +326,7 @@ typedef struct {
     unsigned bundles_refused;    /* damaged, forged or not allowed: reported through cb */
     unsigned bundles_waiting;    /* need a bundle not in the folder yet (a gap, a member) */
     unsigned bundles_unreadable; /* could not be read (permissions, not a file) */
+    uint64_t entries_cut;        /* refused: by removed members, after their removal */
     int waiting;              /* joined, but the organisation's entries are not there yet */
 } pl_sync_report;
 
@@ -316,7 +335,8 @@ typedef enum {
     PL_SYNC_REFUSED,
     PL_SYNC_WAITING,
     PL_SYNC_UNREADABLE,
-    PL_SYNC_FORK
+    PL_SYNC_FORK,
+    PL_SYNC_CUT
 } pl_sync_event;
 /* PROGRESS: about to import file number done of total; the others: msg says why. */
 typedef void (*pl_sync_cb)(void *ctx, pl_sync_event ev, const char *path, size_t done,

@@ -179,7 +179,10 @@ static pl_status verify_walk(pl_vault *v, int every_sig, pl_verify_report *rep, 
         /* In an organisation, each entry counts only if its author was a member whose roles
          * allow its type (formats/org.md). */
         char why[240];
-        if (org && org_may_write(v, org, h, why, sizeof why) != 0)
+        int counts = org ? org_may_write(v, org, h, why, sizeof why) : 0;
+        if (counts == -2)
+            rep->not_counted++; /* arrived before its author's removal did: kept, not counted */
+        else if (counts != 0)
             problem(rep, cur_feed, seq, "%s", why);
         /* The row's columns must say what the signed header says. */
         if (sodium_memcmp(h->feed, cur_feed, PL_SIGN_PK_BYTES) != 0 || h->seq != seq) {

@@ -205,6 +205,58 @@ rm "$AFEED/90-91-deadbeef.bundle"
 expect_rc 0 "sync after the bad file is gone" -- pl sync "$S"
 expect_rc 0 "B verifies after sync" -- pl verify --every-signature
 
+# Removal: guide B leaves. B's entries up to the cut keep counting; the member key and the
+# guide key rotate; what is written after is unreadable to B, and B's later entries are
+# refused on import.
+for who in guideA guideB coord sup aud; do as "$who"; pl sync "$S" > /dev/null 2>&1; done
+as guideB
+expect_rc 0 "B records consent before the removal" -- pl consent grant --subject new \
+  --scopes peer-support,record-keeping --valid-from 2026-01-05 --name "Cy MARKER-B" \
+  --contact 555-0102 --json
+B_BEFORE="$(json 'j["entry"]')"
+expect_rc 0 "B syncs it" -- pl sync "$S"
+BFP="$(fp_of guideB)"
+as coord
+expect_rc 0 "coordinator takes B's entries" -- pl sync "$S"
+expect_rc 2 "remove without a reason" -- pl member remove "$BFP"
+as guideA
+expect_rc 5 "a guide cannot remove members" -- pl member remove "$BFP" --reason x
+as coord
+expect_rc 0 "remove B" -- pl member remove "$BFP" --reason "left the programme"
+expect_in "take away their access" "$OUT" "removal reminds of the folder"
+expect_rc 1 "remove B again" -- pl member remove "$BFP" --reason again
+expect_in "removed already" "$ERR" "a second removal changes nothing"
+expect_rc 0 "org show after removal" -- pl org show --json
+[ "$(json '[m["removed"] for m in j["members"] if m["fingerprint"] == "'"$BFP"'"][0]')" = True ] ||
+  fail "B is shown removed: $OUT"
+[ "$(json 'max(k["epoch"] for k in j["keys"] if k["role"] == "guide")')" = 2 ] ||
+  fail "the guide key rotated: $OUT"
+[ "$(json 'max(k["epoch"] for k in j["keys"] if k["role"] == "supervisor")')" = 1 ] ||
+  fail "the supervisor key did not rotate (B held no supervisor role): $OUT"
+expect_rc 0 "coordinator syncs the removal" -- pl sync "$S"
+# B, offline, writes once more before learning of the removal.
+as guideB
+expect_rc 0 "B writes after the cut, unaware" -- pl consent grant --subject new \
+  --scopes peer-support,record-keeping --valid-from 2026-01-06 --name "Di MARKER-LATE-B" \
+  --contact 555-0103 --json
+B_AFTER="$(json 'j["entry"]')"
+expect_rc 0 "B's sync brings the removal in and B's entry out" -- pl sync "$S"
+expect_rc 5 "B now refuses to write" -- pl consent grant --subject new \
+  --scopes peer-support,record-keeping --valid-from 2026-01-07 --name Ed --contact 1
+expect_in "removed from the organisation" "$ERR" "B is told"
+for who in coord guideA sup aud; do
+  as "$who"
+  expect_rc 0 "$who syncs after the removal" -- pl sync "$S" --json
+  expect_in "by removed member $BFP" "$ERR" "$who: B's late entry is named as refused"
+  expect_rc 1 "$who does not hold B's late entry" -- pl show "$B_AFTER"
+  expect_rc 0 "$who still verifies" -- pl verify --every-signature
+done
+as aud
+expect_rc 0 "B's entry before the cut still counts" -- pl show "$B_BEFORE" --json
+expect_in "MARKER-B" "$OUT" "the auditor reads B's earlier consent"
+expect_rc 4 "importing B's late bundle by hand" -- pl import "$(ls "$S/feeds/$(as guideB; pl id --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["feed"])')"/*.bundle | sort -t- -k1,1n | tail -1)"
+expect_in "written after the removal" "$ERR" "import names the removal"
+
 # A member added after the coordinator has written records and synced them: the earlier
 # bundle needs the policy, which the invitation's member key opens before the grant arrives.
 as coord
@@ -226,5 +278,11 @@ expect_rc 0 "the late member joins" -- pl join "$S" --expect-org "$ORGFP"
 expect_rc 0 "and reads the earlier consent" -- pl show "$LATE_CONSENT" --json
 expect_in "MARKER-LATE" "$OUT" "late auditor reads the consent"
 expect_rc 0 "late member verifies" -- pl verify --every-signature
+# The member.add of the late member is wrapped to the member key of epoch 2: not for B.
+LATE_ADD="$(pl log --type member.add --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')"
+expect_rc 0 "the late member reads its own member.add" -- pl show "$LATE_ADD"
+as guideB
+expect_rc 0 "B syncs once more" -- pl sync "$S"
+expect_rc 5 "B cannot read a body written after the rotation" -- pl show "$LATE_ADD"
 
 done_tests
