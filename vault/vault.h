@@ -266,7 +266,7 @@ PL_WUR pl_status vault_accept_grants(pl_vault *v, unsigned *taken, pl_err *err);
 PL_WUR pl_status vault_org_init(pl_vault *v, const char *name, pl_org *out, pl_err *err);
 /* The organisation this vault belongs to; PL_E_NOTFOUND when none. */
 PL_WUR pl_status vault_org(pl_vault *v, pl_org *out, pl_err *err);
-/* The first 16 bytes of BLAKE2b-256(PL_DOM_ORG_FINGERPRINT "\0" || id), as hex. */
+/* BLAKE2b-128(PL_DOM_ORG_FINGERPRINT "\0" || id) (a 16-byte BLAKE2b output), as hex. */
 void vault_org_fingerprint(const uint8_t id[PL_ID_BYTES], char out[PL_FINGERPRINT_HEX + 1]);
 
 /* ---- exchange (formats/bundle.md) ---------------------------------------------------- */
