@@ -101,6 +101,8 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv);
 int cmd_org(cli_ctx *ctx, int argc, char **argv);
 int cmd_member(cli_ctx *ctx, int argc, char **argv);
 int cmd_join(cli_ctx *ctx, int argc, char **argv);
+int cmd_backup(cli_ctx *ctx, int argc, char **argv);
+int cmd_restore(cli_ctx *ctx, int argc, char **argv);
 int cmd_sync(cli_ctx *ctx, int argc, char **argv);
 int cmd_export(cli_ctx *ctx, int argc, char **argv);
 int cmd_import(cli_ctx *ctx, int argc, char **argv);

@@ -240,6 +240,11 @@ static int sync_print(const cli_ctx *ctx, const pl_sync_report *r)
     if (r->waiting)
         printf("The organisation's first entries are not in the folder yet: ask your "
                "coordinator to sync, then sync again\n");
+    if (r->restore_settled)
+        printf("This restored vault has caught up with its feed: it can write again\n");
+    if (r->restore_waiting)
+        printf("This restored vault still misses entries of its own feed that the folder "
+               "holds; it writes nothing until a sync brings them back\n");
     return cli_finish_stdout();
 }
 

@@ -295,3 +295,74 @@ int cmd_recover(cli_ctx *ctx, int argc, char **argv)
     sodium_memzero(recovery, sizeof recovery);
     return cli_finish_stdout();
 }
+
+int cmd_backup(cli_ctx *ctx, int argc, char **argv)
+{
+    const char *out = NULL;
+    const cli_opt opts[] = {
+        {"o", "FILE", "the backup file to write", &out, NULL},
+    };
+    const cli_command cmd = {
+        "backup", NULL, "Write a consistent copy of the whole vault to one file.",
+        "The copy is encrypted as the vault is, and opens with the passphrase (or recovery\n"
+        "code) the vault has now: keep that with it. Keep backups somewhere other than the\n"
+        "laptop. A vault of an organisation restored from a backup writes nothing until\n"
+        "'peerlog sync DIR' has brought back what it wrote after the backup.\n"
+        "\nExample:\n"
+        "  peerlog backup -o /media/usb/peerlog-2026-11-23.backup\n",
+        opts, sizeof opts / sizeof opts[0]};
+    const char *pos[1];
+    size_t npos;
+    int rc = cli_parse(ctx, &cmd, argc, argv, pos, 0, &npos);
+    if (rc)
+        return rc < 0 ? EXIT_USAGE : cli_finish_stdout();
+    if (!out || !*out)
+        return cli_usage_error(&cmd, "name the file to write with -o FILE");
+    pl_vault *v = NULL;
+    if ((rc = cli_open_vault(ctx, &v)) != EXIT_OK)
+        return rc;
+    pl_err err = {{0}};
+    uint64_t bytes = 0;
+    pl_status st = vault_backup(v, out, &bytes, &err);
+    vault_close(v);
+    if (st != PL_OK)
+        return cli_fail(st, &err);
+    if (ctx->json)
+        return cli_print_json(json_pack("{s:s, s:I}", "file", out, "bytes", (json_int_t)bytes));
+    printf("Wrote the backup to %s (%llu bytes)\n", out, (unsigned long long)bytes);
+    return cli_finish_stdout();
+}
+
+int cmd_restore(cli_ctx *ctx, int argc, char **argv)
+{
+    const cli_command cmd = {
+        "restore", "FILE", "Bring a vault back from a backup file into a new directory.",
+        "The vault goes where --vault (or $PEERLOG_VAULT) points; that directory must be new\n"
+        "or empty. Open it with the passphrase it had when the backup was made, or with\n"
+        "that time's recovery code ('peerlog recover'). A vault of an organisation then\n"
+        "refuses to write until 'peerlog sync DIR' has brought back its own entries written\n"
+        "after the backup: otherwise it would write new entries in places its feed already\n"
+        "used, and the other members would see a fork.\n"
+        "\nExample:\n"
+        "  peerlog --vault ~/peerlog-restored restore /media/usb/peerlog-2026-11-23.backup\n",
+        NULL, 0};
+    const char *pos[1];
+    size_t npos;
+    int rc = cli_parse(ctx, &cmd, argc, argv, pos, 1, &npos);
+    if (rc)
+        return rc < 0 ? EXIT_USAGE : cli_finish_stdout();
+    if (npos != 1)
+        return cli_usage_error(&cmd, "name the backup file");
+    if (cli_vault_dir(ctx) != 0)
+        return EXIT_USAGE;
+    pl_err err = {{0}};
+    pl_status st = vault_restore(pos[0], ctx->vault_dir, &err);
+    if (st != PL_OK)
+        return cli_fail(st, &err);
+    if (ctx->json)
+        return cli_print_json(json_pack("{s:s}", "vault", ctx->vault_dir));
+    printf("Restored the vault to %s\n"
+           "Check it with 'peerlog verify'; in an organisation, run 'peerlog sync DIR' before "
+           "writing.\n", ctx->vault_dir);
+    return cli_finish_stdout();
+}

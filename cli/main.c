@@ -39,6 +39,8 @@ static const top_command commands[] = {
     {"sync", cmd_sync, "exchange entries with the other members through a shared folder"},
     {"export", cmd_export, "write a run of a feed's entries to a bundle file"},
     {"import", cmd_import, "import a bundle file another member exported"},
+    {"backup", cmd_backup, "write a consistent copy of the vault to one file"},
+    {"restore", cmd_restore, "bring a vault back from a backup file"},
     {"verify", cmd_verify, "check every chain link and body hash, and the signatures"},
 };
 

@@ -432,20 +432,6 @@ static pl_status held_at(pl_vault *v, sqlite3_stmt *q, const uint8_t *feed, uint
     return PL_OK;
 }
 
-static uint64_t feed_head(pl_vault *v, const uint8_t *feed)
-{
-    sqlite3_stmt *q = NULL;
-    uint64_t head = 0;
-    if (sqlite3_prepare_v2(v->db, "SELECT max(seq) FROM entries WHERE feed = ?", -1, &q, NULL) ==
-        SQLITE_OK) {
-        sqlite3_bind_blob(q, 1, feed, PL_SIGN_PK_BYTES, SQLITE_STATIC);
-        if (sqlite3_step(q) == SQLITE_ROW)
-            head = (uint64_t)sqlite3_column_int64(q, 0);
-    }
-    sqlite3_finalize(q);
-    return head;
-}
-
 /* In the open transaction: classifies each entry against the vault, and stores the new
  * ones and those that fork a feed. */
 static pl_status store_bundle(pl_vault *v, const pl_org *pre, const pl_bundle_info *info,
@@ -490,7 +476,7 @@ static pl_status store_bundle(pl_vault *v, const pl_org *pre, const pl_bundle_in
                 break;
             if (prev_state != ENTRY_KNOWN) {
                 short_feed(it->feed, fs);
-                uint64_t head = feed_head(v, it->feed);
+                uint64_t head = feed_head_seq(v, it->feed);
                 if (prev_state == ENTRY_NEW) {
                     rep->retry = 1;
                     st = head + 1 < it->seq - 1
@@ -791,7 +777,7 @@ pl_status vault_join(pl_vault *v, const uint8_t *in, size_t n, const char *expec
     if (st != PL_E_NOTFOUND)
         return st;
     /* One feed per organisation: the owner's feed must not have entries from elsewhere. */
-    if (feed_head(v, v->id.sign_pk) != 0)
+    if (feed_head_seq(v, v->id.sign_pk) != 0)
         return pl_fail(err, PL_E_INVALID, "this vault has entries already; a member joins "
                                           "with a new vault ('peerlog --vault DIR init')");
     sodium_bin2hex(hex, sizeof hex, info.org, PL_ID_BYTES);

@@ -167,8 +167,27 @@ pl_status feed_insert(pl_vault *v, const pl_header *h, const uint8_t id[PL_ID_BY
     return PL_OK;
 }
 
+uint64_t feed_head_seq(pl_vault *v, const uint8_t *feed)
+{
+    sqlite3_stmt *q = NULL;
+    uint64_t head = 0;
+    if (sqlite3_prepare_v2(v->db, "SELECT max(seq) FROM entries WHERE feed = ?", -1, &q, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_blob(q, 1, feed, PL_SIGN_PK_BYTES, SQLITE_STATIC);
+        if (sqlite3_step(q) == SQLITE_ROW)
+            head = (uint64_t)sqlite3_column_int64(q, 0);
+    }
+    sqlite3_finalize(q);
+    return head;
+}
+
 static pl_status append_in_txn(pl_vault *v, const pl_append_req *req, pl_entry *out, pl_err *err)
 {
+    if (v->restored)
+        return pl_fail(err, PL_E_INVALID, "this vault was restored from a backup: run 'peerlog "
+                                          "sync DIR' with the shared folder first, so that it "
+                                          "does not reuse places in its feed it used after the "
+                                          "backup; nothing was written");
     pl_status st;
     pl_header *h = &out->h;
     uint8_t hdr[PL_HEADER_MAX];

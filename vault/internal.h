@@ -51,11 +51,19 @@ struct pl_vault {
     uint8_t last_sig[PL_SIG_BYTES];
     sqlite3_stmt *st_head;
     sqlite3_stmt *st_insert;
+    char *dir;      /* the vault's directory */
+    int restored;   /* restored from a backup: no appends until sync has caught up */
 };
 
 /* Fault-injection seam for tests: when set and it returns non-zero for an operation name
  * ("write", "fsync", "rename"), that file operation fails as if with EIO. */
 extern int (*pl_io_fault)(const char *op);
+
+/* vault.c: makes dir (0700) for a new vault, or takes an empty one of ours. */
+PL_WUR pl_status vault_prepare_dir(const char *dir, pl_err *err);
+
+/* backup.c: a restored vault that has caught up with its feed may append again. */
+PL_WUR pl_status vault_restore_settled(pl_vault *v, pl_err *err);
 
 /* keys.c */
 /* Serialises read-modify-write of keyslots (passwd, recover) with flock on the vault dir.
@@ -89,6 +97,8 @@ PL_WUR pl_status feed_shared_key(pl_vault *v, const uint8_t peer[PL_BOX_PK_BYTES
                                  const uint8_t **shared);
 PL_WUR pl_status feed_shared_key_as(pl_vault *v, unsigned who,
                                     const uint8_t peer[PL_BOX_PK_BYTES], const uint8_t **shared);
+/* The highest sequence number of feed in this vault (0: none). */
+uint64_t feed_head_seq(pl_vault *v, const uint8_t *feed);
 /* Inserts one entry row (body NULL: erased) in the open transaction. */
 PL_WUR pl_status feed_insert(pl_vault *v, const pl_header *h, const uint8_t id[PL_ID_BYTES],
                              const uint8_t *hdr, size_t hlen, const uint8_t sig[PL_SIG_BYTES],

@@ -350,6 +350,20 @@ pl_status vault_sync(pl_vault *v, const char *dir, pl_sync_cb cb, void *ctx,
         qsort(files, n, sizeof *files, by_order);
     if ((st = import_all(v, files, n, cb, ctx, rep, err)) != PL_OK)
         goto out;
+    if (vault_is_restored(v)) {
+        /* Restored from a backup: appending waits until every entry of this feed that the
+         * folder holds is back in the vault. */
+        uint64_t head = feed_head_seq(v, v->id.sign_pk);
+        for (size_t i = 0; i < n; i++)
+            if (files[i].named && files[i].last > head &&
+                !sodium_memcmp(files[i].feed, v->id.sign_pk, PL_SIGN_PK_BYTES))
+                rep->restore_waiting = 1;
+        if (!rep->restore_waiting) {
+            if ((st = vault_restore_settled(v, err)) != PL_OK)
+                goto out;
+            rep->restore_settled = 1;
+        }
+    }
     if (vault_org(v, o, err) != PL_OK) {
         /* Joined, but the organisation's first entries are not in the folder yet. */
         rep->waiting = 1;

@@ -65,7 +65,7 @@ pl_status vault_kdf_calibrate(unsigned target_ms, pl_kdf_params *out, pl_err *er
 
 /* Makes dir (mode 0700). An existing dir is used only when it is empty, a real directory
  * (not a link) and ours: a vault never moves into a folder that holds other things. */
-static pl_status prepare_dir(const char *dir, pl_err *err)
+pl_status vault_prepare_dir(const char *dir, pl_err *err)
 {
     struct stat sb;
     if (mkdir(dir, 0700) == 0)
@@ -159,7 +159,7 @@ pl_status vault_init(const char *dir, const char *name, const pl_secret *pass,
         st = pl_fail(err, PL_E_NOMEM, "out of memory");
         goto out;
     }
-    if ((st = prepare_dir(dir, err)) != PL_OK)
+    if ((st = vault_prepare_dir(dir, err)) != PL_OK)
         goto out;
     if (!(dbpath = pl_path(dir, "vault.db"))) {
         st = pl_fail(err, PL_E_NOMEM, "out of memory");
@@ -305,6 +305,17 @@ static pl_status open_with_master(const char *dir, const uint8_t *master, pl_vau
     if ((st = load_identity(v, master, err)) != PL_OK ||
         (st = feed_load_held(v, master, err)) != PL_OK)
         goto fail;
+    if (!(v->dir = strdup(dir))) {
+        st = pl_fail(err, PL_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    {
+        sqlite3_stmt *q = NULL;
+        if (sqlite3_prepare_v2(v->db, "SELECT 1 FROM vault_meta WHERE k = 'restored_head'", -1,
+                               &q, NULL) == SQLITE_OK)
+            v->restored = sqlite3_step(q) == SQLITE_ROW;
+        sqlite3_finalize(q);
+    }
     free(dbpath);
     *out = v;
     return PL_OK;
@@ -340,6 +351,7 @@ void vault_close(pl_vault *v)
     if (v->db)
         sqlite3_close(v->db);
     sodium_free(v->sec);
+    free(v->dir);
     free(v);
 }
 

@@ -327,6 +327,8 @@ typedef struct {
     unsigned bundles_waiting;    /* need a bundle not in the folder yet (a gap, a member) */
     unsigned bundles_unreadable; /* could not be read (permissions, not a file) */
     uint64_t entries_cut;        /* refused: by removed members, after their removal */
+    int restore_settled;         /* a restored vault caught up and may append again */
+    int restore_waiting;         /* a restored vault's own later entries are not all in */
     int waiting;              /* joined, but the organisation's entries are not there yet */
 } pl_sync_report;
 
@@ -349,6 +351,19 @@ typedef void (*pl_sync_cb)(void *ctx, pl_sync_event ev, const char *path, size_t
  * reported through cb and counted; it does not stop the others. */
 PL_WUR pl_status vault_sync(pl_vault *v, const char *dir, pl_sync_cb cb, void *ctx,
                             pl_sync_report *rep, pl_err *err);
+
+/* ---- backup and restore (formats/vault.md §5) ---------------------------------------- */
+
+/* Writes a consistent copy of the vault (its keyslots and an encrypted copy of vault.db made
+ * in one read transaction) to path; *bytes receives the size. The copy opens with the
+ * passphrase (or recovery code) the vault has now. */
+PL_WUR pl_status vault_backup(pl_vault *v, const char *path, uint64_t *bytes, pl_err *err);
+/* Writes the vault in a backup file into dir (new, or empty and ours). A vault of an
+ * organisation restored this way refuses to append until 'sync' has caught up with its own
+ * feed in the shared folder. */
+PL_WUR pl_status vault_restore(const char *file, const char *dir, pl_err *err);
+/* 1 while a restored vault waits for sync before appending. */
+int vault_is_restored(const pl_vault *v);
 
 /* Whole files: read (refused unread when larger than max) and written crash-safely (a
  * temporary name beside path, fsync, rename, fsync of the directory). */

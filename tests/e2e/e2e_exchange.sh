@@ -205,6 +205,45 @@ rm "$AFEED/90-91-deadbeef.bundle"
 expect_rc 0 "sync after the bad file is gone" -- pl sync "$S"
 expect_rc 0 "B verifies after sync" -- pl verify --every-signature
 
+# Backup and restore: a restored vault must not fork its own feed.
+as guideA
+expect_rc 0 "A syncs" -- pl sync "$S"
+expect_rc 2 "backup without -o" -- pl backup
+expect_rc 0 "A backs up" -- pl backup -o "$T/a.backup" --json
+if grep -qa -e MARKER-NOTE-A -e MARKER-NAME "$T/a.backup"; then fail "plain text in the backup"; fi
+expect_rc 0 "A writes after the backup" -- pl session add --subject "$SUBJ" --date 2026-02-16 \
+  --minutes 45 --kind one-to-one --note-file "$T/note" --json
+AFTER_BACKUP="$(json 'j["entry"]')"
+expect_rc 0 "and syncs it" -- pl sync "$S"
+A_DIR="$V"
+V="$T/guideA-restored"
+expect_rc 0 "restore" -- pl restore "$T/a.backup"
+expect_rc 1 "restore into a vault that exists" -- pl restore "$T/a.backup"
+expect_in "already holds a vault" "$ERR" "restore never overwrites"
+expect_rc 0 "the restored vault verifies" -- pl verify --every-signature
+expect_rc 1 "the restored vault does not hold the later entry" -- pl show "$AFTER_BACKUP"
+expect_rc 1 "a restored vault refuses to write before sync" -- pl session add \
+  --subject "$SUBJ" --date 2026-02-17 --minutes 20 --kind one-to-one --note-file "$T/note"
+expect_in "restored from a backup" "$ERR" "the refusal says why"
+expect_in "sync" "$ERR" "and what to do"
+expect_rc 0 "sync brings the later entry back" -- pl sync "$S"
+expect_in "caught up" "$OUT" "sync says the vault may write again"
+expect_rc 0 "the later entry is back" -- pl show "$AFTER_BACKUP"
+expect_rc 0 "now it writes" -- pl session add --subject "$SUBJ" --date 2026-02-17 --minutes 20 \
+  --kind one-to-one --note-file "$T/note" --json
+expect_rc 0 "and syncs" -- pl sync "$S"
+as sup
+expect_rc 0 "the supervisor takes it without a fork" -- pl sync "$S"
+expect_rc 0 "and verifies" -- pl verify --every-signature
+printf 'PLBK\001\000\000\000garbage' > "$T/bad.backup"
+V="$T/from-bad"
+expect_rc 4 "a damaged backup is refused" -- pl restore "$T/bad.backup"
+[ -e "$T/from-bad/vault.db" ] && fail "a refused restore left a vault.db"
+head -c 5000 "$T/a.backup" > "$T/short.backup"
+expect_rc 4 "a cut backup is refused" -- pl restore "$T/short.backup"
+# From here on guide A's vault is the restored one.
+rm -rf "$A_DIR"; mv "$T/guideA-restored" "$A_DIR"
+
 # Removal: guide B leaves. B's entries up to the cut keep counting; the member key and the
 # guide key rotate; what is written after is unreadable to B, and B's later entries are
 # refused on import.
