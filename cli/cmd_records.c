@@ -633,3 +633,316 @@ int cmd_retract(cli_ctx *ctx, int argc, char **argv)
     vault_close(v);
     return rc;
 }
+
+/* ---- organisation records: match, agreements, supervision, course close ------------------- */
+
+/* A fingerprint option as typed (spaces allowed) into out; -1 when it is not one. */
+static int fp_arg(const char *in, char out[PL_FINGERPRINT_HEX + 1])
+{
+    size_t k = 0;
+    for (const char *p = in; *p; p++) {
+        if (*p == ' ' || *p == '-')
+            continue;
+        char c = (char)tolower((unsigned char)*p);
+        if (!isxdigit((unsigned char)c) || k == PL_FINGERPRINT_HEX)
+            return -1;
+        out[k++] = c;
+    }
+    out[k] = '\0';
+    return k == PL_FINGERPRINT_HEX ? 0 : -1;
+}
+
+/* "word" must be argv[0]; prints help for --help. 0 to go on, else the exit code + 1. */
+static int expect_word(const cli_command *cmd, int argc, char **argv, const char *word)
+{
+    if (argc >= 1 && !strcmp(argv[0], word))
+        return 0;
+    if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
+        cli_help(cmd);
+        return cli_finish_stdout() + 1;
+    }
+    return cli_usage_error(cmd, "use 'peerlog %s'", cmd->path) + 1;
+}
+
+int cmd_match(cli_ctx *ctx, int argc, char **argv)
+{
+    const char *subject = NULL, *guide = NULL, *date = NULL;
+    const cli_opt opts[] = {
+        {"subject", "PSEUDONYM", "the citizen", &subject, NULL},
+        {"guide", "FP", "the guide's fingerprint (see 'peerlog org show')", &guide, NULL},
+        {"date", "DATE", "when (default: today)", &date, NULL},
+    };
+    const cli_command cmd = {
+        "match add", NULL, "Match a citizen with a guide (coordinators).",
+        "Needs the citizen's consent to peer-support on that date. The guide named can read\n"
+        "the match.\n"
+        "\nExample:\n"
+        "  peerlog match add --subject B-7K3Q-9F2M --guide 3d63ed51ac91f7266249986b0372a728\n",
+        opts, sizeof opts / sizeof opts[0]};
+    int rc = expect_word(&cmd, argc, argv, "add");
+    if (rc)
+        return rc - 1;
+    const char *pos[1];
+    size_t npos;
+    if ((rc = cli_parse(ctx, &cmd, argc - 1, argv + 1, pos, 0, &npos)))
+        return rc < 0 ? EXIT_USAGE : cli_finish_stdout();
+    char subj[PL_SUBJECT_MAX + 1], fp[PL_FINGERPRINT_HEX + 1], d[PL_DATE_LEN + 1];
+    if (!subject || subject_arg(subject, subj) != 0 || !strcmp(subj, "new"))
+        return cli_usage_error(&cmd, "--subject must be a pseudonym like B-7K3Q-9F2M");
+    if (!guide || fp_arg(guide, fp) != 0)
+        return cli_usage_error(&cmd, "--guide must be a guide's fingerprint (32 hex digits)");
+    if ((rc = date_arg(&cmd, "date", date, d)) != EXIT_OK)
+        return rc;
+    json_t *body = json_pack("{s:s, s:s}", "guide", fp, "date", d);
+    char what[96];
+    snprintf(what, sizeof what, "%s matched with guide %.8s… on %s", subj, fp, d);
+    return add_record(ctx, NULL, "match", subj, body, what);
+}
+
+static int agreement_volunteer(cli_ctx *ctx, int argc, char **argv)
+{
+    const char *guide = NULL, *date = NULL, *until = NULL;
+    const cli_opt opts[] = {
+        {"guide", "FP", "the volunteer guide's fingerprint", &guide, NULL},
+        {"date", "DATE", "when it starts (default: today)", &date, NULL},
+        {"valid-until", "DATE", "when it ends (default: open)", &until, NULL},
+    };
+    const cli_command cmd = {
+        "agreement volunteer", NULL, "Record a volunteer agreement with a guide (coordinators).",
+        "It is active once the guide countersigns it on their laptop with 'peerlog agreement\n"
+        "sign ENTRY' (after a sync). The guide can read it.\n"
+        "\nExample:\n"
+        "  peerlog agreement volunteer --guide 3d63ed51ac91f7266249986b0372a728\n",
+        opts, sizeof opts / sizeof opts[0]};
+    const char *pos[1];
+    size_t npos;
+    int rc = cli_parse(ctx, &cmd, argc, argv, pos, 0, &npos);
+    if (rc)
+        return rc < 0 ? EXIT_USAGE : cli_finish_stdout();
+    char fp[PL_FINGERPRINT_HEX + 1], d[PL_DATE_LEN + 1], u[PL_DATE_LEN + 1];
+    if (!guide || fp_arg(guide, fp) != 0)
+        return cli_usage_error(&cmd, "--guide must be a guide's fingerprint (32 hex digits)");
+    if ((rc = date_arg(&cmd, "date", date, d)) != EXIT_OK ||
+        (until && (rc = date_arg(&cmd, "valid-until", until, u)) != EXIT_OK))
+        return rc;
+    json_t *body = json_pack("{s:s, s:s}", "guide", fp, "date", d);
+    if (body && until)
+        json_object_set_new(body, "valid_until", json_string(u));
+    return add_record(ctx, NULL, "agreement.volunteer", NULL, body,
+                      "Volunteer agreement recorded; the guide countersigns it with 'peerlog "
+                      "agreement sign'");
+}
+
+static int agreement_sign(cli_ctx *ctx, int argc, char **argv)
+{
+    const char *date = NULL;
+    const cli_opt opts[] = {
+        {"date", "DATE", "when you sign (default: today)", &date, NULL},
+    };
+    const cli_command cmd = {
+        "agreement sign", "ENTRY", "Countersign the volunteer agreement made with you.",
+        "ENTRY is the agreement's id (see 'peerlog log --type agreement.volunteer').\n"
+        "\nExample:\n"
+        "  peerlog agreement sign 3f9a2c\n",
+        opts, sizeof opts / sizeof opts[0]};
+    const char *pos[1];
+    size_t npos;
+    int rc = cli_parse(ctx, &cmd, argc, argv, pos, 1, &npos);
+    if (rc)
+        return rc < 0 ? EXIT_USAGE : cli_finish_stdout();
+    char d[PL_DATE_LEN + 1];
+    if (npos != 1)
+        return cli_usage_error(&cmd, "name the agreement, e.g. 'peerlog agreement sign 3f9a2c'");
+    if ((rc = date_arg(&cmd, "date", date, d)) != EXIT_OK)
+        return rc;
+    pl_vault *v = NULL;
+    if ((rc = cli_open_vault(ctx, &v)) != EXIT_OK)
+        return rc;
+    pl_entry target, e;
+    pl_err err = {{0}};
+    if ((rc = find_entry(v, pos[0], &target)) != EXIT_OK) {
+        vault_close(v);
+        return rc;
+    }
+    pl_status st = vault_agreement_sign(v, &target, d, &e, &err);
+    vault_close(v);
+    if (st != PL_OK)
+        return cli_fail(st, &err);
+    return report_entry(ctx, &e, "Agreement countersigned");
+}
+
+static int agreement_collaboration(cli_ctx *ctx, int argc, char **argv)
+{
+    const char *subject = NULL, *start = NULL, *end = NULL;
+    const cli_opt opts[] = {
+        {"subject", "PSEUDONYM", "the citizen", &subject, NULL},
+        {"start", "DATE", "the course's first day (default: today)", &start, NULL},
+        {"planned-end", "DATE", "its planned last day (at most 4 months on)", &end, NULL},
+    };
+    const cli_command cmd = {
+        "agreement collaboration", NULL,
+        "Record the collaboration agreement that starts a course (guides).",
+        "Needs the citizen's consent to peer-support on the start date. A course lasts at\n"
+        "most 4 months.\n"
+        "\nExample:\n"
+        "  peerlog agreement collaboration --subject B-7K3Q-9F2M --start 2026-12-01 \\\n"
+        "      --planned-end 2027-03-31\n",
+        opts, sizeof opts / sizeof opts[0]};
+    const char *pos[1];
+    size_t npos;
+    int rc = cli_parse(ctx, &cmd, argc, argv, pos, 0, &npos);
+    if (rc)
+        return rc < 0 ? EXIT_USAGE : cli_finish_stdout();
+    char subj[PL_SUBJECT_MAX + 1], s[PL_DATE_LEN + 1], e[PL_DATE_LEN + 1];
+    if (!subject || subject_arg(subject, subj) != 0 || !strcmp(subj, "new"))
+        return cli_usage_error(&cmd, "--subject must be a pseudonym like B-7K3Q-9F2M");
+    if (!end)
+        return cli_usage_error(&cmd, "give the planned end with --planned-end DATE");
+    if ((rc = date_arg(&cmd, "start", start, s)) != EXIT_OK ||
+        (rc = date_arg(&cmd, "planned-end", end, e)) != EXIT_OK)
+        return rc;
+    json_t *body = json_pack("{s:s, s:s}", "start", s, "planned_end", e);
+    char what[96];
+    snprintf(what, sizeof what, "Course with %s from %s to %s recorded", subj, s, e);
+    return add_record(ctx, NULL, "agreement.collaboration", subj, body, what);
+}
+
+int cmd_agreement(cli_ctx *ctx, int argc, char **argv)
+{
+    if (argc >= 1 && !strcmp(argv[0], "volunteer"))
+        return agreement_volunteer(ctx, argc - 1, argv + 1);
+    if (argc >= 1 && !strcmp(argv[0], "sign"))
+        return agreement_sign(ctx, argc - 1, argv + 1);
+    if (argc >= 1 && !strcmp(argv[0], "collaboration"))
+        return agreement_collaboration(ctx, argc - 1, argv + 1);
+    if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
+        printf("Usage: peerlog agreement volunteer|sign|collaboration [OPTIONS]\n\n"
+               "  agreement volunteer      a coordinator's agreement with a volunteer guide\n"
+               "  agreement sign ENTRY     the guide's countersignature\n"
+               "  agreement collaboration  a guide's agreement with a citizen: a course\n");
+        return cli_finish_stdout();
+    }
+    return cli_usage_error(NULL, "use 'peerlog agreement volunteer', 'agreement sign' or "
+                                 "'agreement collaboration'");
+}
+
+int cmd_supervision(cli_ctx *ctx, int argc, char **argv)
+{
+    const char *guides = NULL, *subjects = NULL, *minutes = NULL, *date = NULL,
+               *note_file = NULL;
+    int edit = 0, non_tmpfs = 0;
+    const cli_opt opts[] = {
+        {"guides", "FP,FP", "the guides supervised (fingerprints, comma list)", &guides, NULL},
+        {"subjects", "LIST", "citizens discussed (pseudonyms, comma list)", &subjects, NULL},
+        {"minutes", "N", "how long (1-1440)", &minutes, NULL},
+        {"date", "DATE", "when (default: today)", &date, NULL},
+        {"note-file", "FILE", "the note from FILE ('-': standard input)", &note_file, NULL},
+        {"edit", NULL, "write the note in your editor (in memory, wiped after)", NULL, &edit},
+        {"allow-non-tmpfs", NULL, "let --edit use a disk directory if no tmpfs exists", NULL,
+         &non_tmpfs},
+    };
+    const cli_command cmd = {
+        "supervision add", NULL, "Record a supervision (supervisors).",
+        "Naming a citizen needs their consent to supervision-sharing on that date. The note\n"
+        "is readable by supervisors only.\n"
+        "\nExample:\n"
+        "  peerlog supervision add --guides 3d63ed51ac91f7266249986b0372a728 --minutes 60 \\\n"
+        "      --subjects B-7K3Q-9F2M --edit\n",
+        opts, sizeof opts / sizeof opts[0]};
+    int rc = expect_word(&cmd, argc, argv, "add");
+    if (rc)
+        return rc - 1;
+    const char *pos[1];
+    size_t npos;
+    if ((rc = cli_parse(ctx, &cmd, argc - 1, argv + 1, pos, 0, &npos)))
+        return rc < 0 ? EXIT_USAGE : cli_finish_stdout();
+    unsigned long mins;
+    char d[PL_DATE_LEN + 1];
+    json_t *gl = guides ? list_arg(guides) : NULL, *sl = subjects ? list_arg(subjects) : NULL;
+    json_t *x;
+    size_t i;
+    int bad = !gl || (subjects && !sl);
+    json_array_foreach(gl, i, x) {
+        char fp[PL_FINGERPRINT_HEX + 1];
+        if (fp_arg(json_string_value(x), fp) != 0)
+            bad = 1;
+        else
+            json_array_set_new(gl, i, json_string(fp));
+    }
+    json_array_foreach(sl, i, x) {
+        char s[PL_SUBJECT_MAX + 1];
+        if (subject_arg(json_string_value(x), s) != 0 || !strcmp(s, "new"))
+            bad = 1;
+        else
+            json_array_set_new(sl, i, json_string(s));
+    }
+    if (bad) {
+        json_decref(gl);
+        json_decref(sl);
+        return cli_usage_error(&cmd, "--guides takes fingerprints and --subjects pseudonyms, "
+                                     "each a comma list");
+    }
+    if (!minutes || cli_parse_uint(minutes, 1, 1440, &mins) != 0 ||
+        (rc = date_arg(&cmd, "date", date, d)) != EXIT_OK || (note_file && edit)) {
+        json_decref(gl);
+        json_decref(sl);
+        return rc ? rc : cli_usage_error(&cmd, "--minutes must be 1 to 1440 (and give either "
+                                               "--note-file or --edit, not both)");
+    }
+    json_t *body = json_pack("{s:s, s:I, s:o}", "date", d, "minutes", (json_int_t)mins,
+                             "guides", gl);
+    if (body && sl)
+        json_object_set_new(body, "subjects", sl);
+    else
+        json_decref(sl);
+    pl_vault *v = NULL;
+    if ((rc = cli_open_vault(ctx, &v)) != EXIT_OK) {
+        json_decref(body);
+        return rc;
+    }
+    pl_secret *note = text_input(note_file, edit, non_tmpfs, NULL, &rc);
+    if (rc == EXIT_OK && note && note->len)
+        rc = set_text(body, "note", (const char *)note->p, note->len);
+    pl_secret_free(note);
+    if (rc != EXIT_OK) {
+        json_decref(body);
+        vault_close(v);
+        return rc;
+    }
+    char what[64];
+    snprintf(what, sizeof what, "Supervision on %s recorded", d);
+    return add_record(ctx, v, "supervision", NULL, body, what);
+}
+
+int cmd_course(cli_ctx *ctx, int argc, char **argv)
+{
+    const char *subject = NULL, *outcome = NULL, *date = NULL;
+    const cli_opt opts[] = {
+        {"subject", "PSEUDONYM", "the citizen", &subject, NULL},
+        {"outcome", "WORD", "completed, ended-early, moved-on or other", &outcome, NULL},
+        {"date", "DATE", "the course's last day (default: today)", &date, NULL},
+    };
+    const cli_command cmd = {
+        "course close", NULL, "Close a citizen's course (guides, coordinators).",
+        "\nExample:\n"
+        "  peerlog course close --subject B-7K3Q-9F2M --outcome completed\n",
+        opts, sizeof opts / sizeof opts[0]};
+    int rc = expect_word(&cmd, argc, argv, "close");
+    if (rc)
+        return rc - 1;
+    const char *pos[1];
+    size_t npos;
+    if ((rc = cli_parse(ctx, &cmd, argc - 1, argv + 1, pos, 0, &npos)))
+        return rc < 0 ? EXIT_USAGE : cli_finish_stdout();
+    char subj[PL_SUBJECT_MAX + 1], d[PL_DATE_LEN + 1];
+    if (!subject || subject_arg(subject, subj) != 0 || !strcmp(subj, "new"))
+        return cli_usage_error(&cmd, "--subject must be a pseudonym like B-7K3Q-9F2M");
+    if (!outcome)
+        return cli_usage_error(&cmd, "give --outcome: completed, ended-early, moved-on or other");
+    if ((rc = date_arg(&cmd, "date", date, d)) != EXIT_OK)
+        return rc;
+    json_t *body = json_pack("{s:s, s:s}", "date", d, "outcome", outcome);
+    char what[96];
+    snprintf(what, sizeof what, "Course of %s closed on %s", subj, d);
+    return add_record(ctx, NULL, "course.close", subj, body, what);
+}

@@ -119,6 +119,10 @@ PL_WUR pl_status org_recipients(pl_vault *v, const char *type,
                                 pl_err *err);
 /* The organisation id this vault belongs to (vault_meta); PL_E_NOTFOUND when none. */
 PL_WUR pl_status org_id(pl_vault *v, uint8_t id[PL_ID_BYTES], pl_err *err);
+/* Adds the box key of the member with fingerprint fp (who must hold a role in roles) to
+ * rcpt[*n] (at most PL_ROLES + 1); PL_E_INVALID when there is no such current member. */
+PL_WUR pl_status org_concerned(pl_vault *v, const char *fp, unsigned roles,
+                               uint8_t rcpt[][PL_BOX_PK_BYTES], uint8_t *n, pl_err *err);
 /* Takes the key grants addressed to this vault, in the caller's transaction. */
 PL_WUR pl_status org_take_grants(pl_vault *v, const pl_org *o, unsigned *taken, pl_err *err);
 /* The member whose feed is feed, or NULL. */

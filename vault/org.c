@@ -771,6 +771,10 @@ static int writers_of(const pl_org *o, const char *type, unsigned *mask)
             *mask = 1u; /* coordinator */
             return 0;
         }
+    if (!strcmp(type, "agreement.sign")) { /* the countersignature of the guide it names */
+        *mask = 1u << 1;
+        return 0;
+    }
     for (unsigned p = 0; p < o->npolicy; p++)
         if (strcmp(o->policy[p].type, type) == 0) {
             *mask = o->policy[p].write;
@@ -819,6 +823,20 @@ int org_may_write(pl_vault *v, const pl_org *o, const pl_header *h, char *why, s
             return -1;
         }
         snprintf(type, sizeof type, "%s", target.h.type);
+    }
+    if (!strcmp(type, "agreement.sign")) {
+        /* It countersigns a volunteer agreement that names its author. */
+        char hex[PL_ID_HEX + 1], guide[PL_FINGERPRINT_HEX + 1];
+        pl_entry target;
+        pl_err ignore;
+        sodium_bin2hex(hex, sizeof hex, h->refs[0], PL_ID_BYTES);
+        if (h->nrefs < 1 || vault_find(v, hex, &target, &ignore) != PL_OK ||
+            strcmp(target.h.type, "agreement.volunteer") != 0 ||
+            fmt_meta_get(target.h.meta, target.h.meta_len, "guide", guide, sizeof guide) != 0 ||
+            strcmp(guide, m->id.fingerprint) != 0) {
+            snprintf(why, cap, "member %.8s… signs an agreement not made with them", fp);
+            return -1;
+        }
     }
     if (writers_of(o, type, &need) != 0) {
         snprintf(why, cap, o->npolicy ? "the organisation's policy has no record type '%s'"
@@ -1038,5 +1056,31 @@ out:
     free(o);
     free(pk);
     sodium_free(sk);
+    return st;
+}
+
+pl_status org_concerned(pl_vault *v, const char *fp, unsigned roles,
+                        uint8_t rcpt[][PL_BOX_PK_BYTES], uint8_t *n, pl_err *err)
+{
+    pl_org *o = calloc(1, sizeof *o);
+    if (!o)
+        return pl_fail(err, PL_E_NOMEM, "out of memory");
+    pl_status st = vault_org(v, o, err);
+    const pl_org_member *m = NULL;
+    for (unsigned i = 0; st == PL_OK && i < o->nmembers; i++)
+        if (!strcmp(o->members[i].id.fingerprint, fp))
+            m = &o->members[i];
+    if (st == PL_OK && (!m || m->removed || !(m->roles & roles)))
+        st = pl_fail(err, PL_E_INVALID, "%s is not a current member in that role (see 'peerlog "
+                                        "org show')", fp);
+    if (st == PL_OK && *n <= PL_ROLES &&
+        sodium_memcmp(m->id.box_pk, v->id.box_pk, PL_BOX_PK_BYTES) != 0) {
+        int dup = 0;
+        for (unsigned i = 0; i < *n; i++)
+            dup |= sodium_memcmp(rcpt[i], m->id.box_pk, PL_BOX_PK_BYTES) == 0;
+        if (!dup)
+            memcpy(rcpt[(*n)++], m->id.box_pk, PL_BOX_PK_BYTES);
+    }
+    free(o);
     return st;
 }

@@ -78,17 +78,19 @@ static int one_of(const char *s, const char *const *set, size_t n)
 
 /* ---- body schemas ------------------------------------------------------------------- */
 
+#define META_PAIRS 10u
+
 typedef struct {
-    pl_meta_pair pair[8];
+    pl_meta_pair pair[META_PAIRS];
     size_t n;
-    char buf[8][128]; /* storage for derived values */
-    int bad;          /* a value did not fit: fmt_meta_build must not run */
+    char buf[META_PAIRS][400]; /* storage for derived values */
+    int bad;                   /* a value did not fit: fmt_meta_build must not run */
 } meta_set;
 
 static void meta_add(meta_set *m, const char *key, const char *value)
 {
     size_t len = strlen(value);
-    if (m->n >= 8 || len >= sizeof m->buf[0]) {
+    if (m->n >= META_PAIRS || len >= sizeof m->buf[0]) {
         m->bad = 1;
         return;
     }
@@ -270,6 +272,209 @@ static pl_status schema_retract(json_t *b, meta_set *m, pl_err *err)
     return PL_OK;
 }
 
+/* A member's identity fingerprint: 32 lowercase hex digits. */
+static int fingerprint_valid(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+            return 0;
+    return n == PL_FINGERPRINT_HEX;
+}
+
+static pl_status fingerprint_field(json_t *b, const char *key, const char **out, pl_err *err)
+{
+    pl_status st = opt_text(b, key, PL_FINGERPRINT_HEX, 1, out, err);
+    if (st == PL_OK && !fingerprint_valid(*out))
+        return pl_fail(err, PL_E_INVALID, "'%s' must be a member's fingerprint (32 hex digits)",
+                       key);
+    return st;
+}
+
+/* A list field of 1..max strings each passing ok(), also written as a comma list. */
+static pl_status list_field(json_t *b, const char *key, size_t max, int required,
+                            int (*ok)(const char *), char *list, size_t cap, size_t *count,
+                            pl_err *err)
+{
+    json_t *a = json_object_get(b, key), *x;
+    size_t i, at = 0;
+    list[0] = '\0';
+    *count = 0;
+    if (!a && !required)
+        return PL_OK;
+    if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > max)
+        return pl_fail(err, PL_E_INVALID, "'%s' must list 1 to %zu items", key, max);
+    json_array_foreach(a, i, x) {
+        const char *v = json_string_value(x);
+        if (!v || !ok(v))
+            return pl_fail(err, PL_E_INVALID, "item %zu of '%s' is not valid", i + 1, key);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(json_string_value(json_array_get(a, j)), v))
+                return pl_fail(err, PL_E_INVALID, "'%s' lists %s twice", key, v);
+        int w = snprintf(list + at, cap - at, "%s%s", at ? "," : "", v);
+        if (w < 0 || (size_t)w >= cap - at)
+            return pl_fail(err, PL_E_INVALID, "'%s' is too long", key);
+        at += (size_t)w;
+    }
+    *count = json_array_size(a);
+    return PL_OK;
+}
+
+static int pseudonym_ok(const char *s)
+{
+    return fmt_pseudonym_valid(s);
+}
+
+static pl_status schema_match(json_t *b, meta_set *m, pl_err *err)
+{
+    static const char *const keys[] = {"guide", "date"};
+    const char *guide, *date;
+    pl_status st;
+    if ((st = check_keys(b, keys, 2, "match", err)) != PL_OK ||
+        (st = fingerprint_field(b, "guide", &guide, err)) != PL_OK ||
+        (st = req_date(b, "date", 1, &date, err)) != PL_OK)
+        return st;
+    meta_add(m, "date", date);
+    meta_add(m, "guide", guide);
+    return PL_OK;
+}
+
+static pl_status schema_agreement_volunteer(json_t *b, meta_set *m, pl_err *err)
+{
+    static const char *const keys[] = {"guide", "date", "valid_until"};
+    const char *guide, *date, *until;
+    pl_status st;
+    if ((st = check_keys(b, keys, 3, "agreement.volunteer", err)) != PL_OK ||
+        (st = fingerprint_field(b, "guide", &guide, err)) != PL_OK ||
+        (st = req_date(b, "date", 1, &date, err)) != PL_OK ||
+        (st = req_date(b, "valid_until", 0, &until, err)) != PL_OK)
+        return st;
+    if (until && strcmp(until, date) < 0)
+        return pl_fail(err, PL_E_INVALID, "the agreement cannot end (%s) before it starts (%s)",
+                       until, date);
+    meta_add(m, "date", date);
+    meta_add(m, "guide", guide);
+    if (until)
+        meta_add(m, "valid_until", until);
+    return PL_OK;
+}
+
+static pl_status schema_agreement_sign(json_t *b, meta_set *m, pl_err *err)
+{
+    static const char *const keys[] = {"date"};
+    const char *date;
+    pl_status st;
+    if ((st = check_keys(b, keys, 1, "agreement.sign", err)) != PL_OK ||
+        (st = req_date(b, "date", 1, &date, err)) != PL_OK)
+        return st;
+    meta_add(m, "date", date);
+    return PL_OK;
+}
+
+/* The date four months after from (the day clamped to the month's last). */
+static void plus_months(const char *from, int months, char out[PL_DATE_LEN + 1])
+{
+    int y = atoi(from), mo = atoi(from + 5), d = atoi(from + 8);
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    mo += months;
+    while (mo > 12) {
+        mo -= 12;
+        y++;
+    }
+    int last = mdays[mo - 1] + (mo == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+    if (d > last)
+        d = last;
+    /* A valid date in, so each part fits its width. */
+    out[0] = (char)('0' + y / 1000 % 10);
+    out[1] = (char)('0' + y / 100 % 10);
+    out[2] = (char)('0' + y / 10 % 10);
+    out[3] = (char)('0' + y % 10);
+    out[4] = '-';
+    out[5] = (char)('0' + mo / 10);
+    out[6] = (char)('0' + mo % 10);
+    out[7] = '-';
+    out[8] = (char)('0' + d / 10);
+    out[9] = (char)('0' + d % 10);
+    out[10] = '\0';
+}
+
+#define COURSE_MONTHS_MAX 4
+
+static pl_status schema_agreement_collaboration(json_t *b, meta_set *m, pl_err *err)
+{
+    static const char *const keys[] = {"start", "planned_end", "note"};
+    const char *start, *end, *note;
+    char cap[PL_DATE_LEN + 1];
+    pl_status st;
+    if ((st = check_keys(b, keys, 3, "agreement.collaboration", err)) != PL_OK ||
+        (st = req_date(b, "start", 1, &start, err)) != PL_OK ||
+        (st = req_date(b, "planned_end", 1, &end, err)) != PL_OK ||
+        (st = opt_text(b, "note", NOTE_MAX, 0, &note, err)) != PL_OK)
+        return st;
+    plus_months(start, COURSE_MONTHS_MAX, cap);
+    if (strcmp(end, start) < 0)
+        return pl_fail(err, PL_E_INVALID, "the course cannot end (%s) before it starts (%s)", end,
+                       start);
+    if (strcmp(end, cap) > 0)
+        return pl_fail(err, PL_E_INVALID, "a course lasts at most %d months: from %s, end by %s",
+                       COURSE_MONTHS_MAX, start, cap);
+    meta_add(m, "date", start);
+    meta_add(m, "planned_end", end);
+    return PL_OK;
+}
+
+static int fingerprint_ok(const char *s)
+{
+    return fingerprint_valid(s);
+}
+
+static pl_status schema_supervision(json_t *b, meta_set *m, pl_err *err)
+{
+    static const char *const keys[] = {"date", "minutes", "guides", "subjects", "note"};
+    const char *date, *note;
+    char guides[8 * (PL_FINGERPRINT_HEX + 1)], subjects[16 * (PL_PSEUDONYM_LEN + 1)], num[16];
+    size_t ng, ns;
+    pl_status st;
+    if ((st = check_keys(b, keys, 5, "supervision", err)) != PL_OK ||
+        (st = req_date(b, "date", 1, &date, err)) != PL_OK ||
+        (st = list_field(b, "guides", 8, 1, fingerprint_ok, guides, sizeof guides, &ng, err)) !=
+            PL_OK ||
+        (st = list_field(b, "subjects", 16, 0, pseudonym_ok, subjects, sizeof subjects, &ns,
+                         err)) != PL_OK ||
+        (st = opt_text(b, "note", NOTE_MAX, 0, &note, err)) != PL_OK)
+        return st;
+    json_t *min = json_object_get(b, "minutes");
+    if (!json_is_integer(min) || json_integer_value(min) < 1 || json_integer_value(min) > 1440)
+        return pl_fail(err, PL_E_INVALID, "'minutes' must be a whole number from 1 to 1440");
+    snprintf(num, sizeof num, "%lld", (long long)json_integer_value(min));
+    meta_add(m, "date", date);
+    meta_add(m, "guides", guides);
+    meta_add(m, "minutes", num);
+    if (ns)
+        meta_add(m, "subjects", subjects);
+    return PL_OK;
+}
+
+static const char *const course_outcomes[] = {"completed", "ended-early", "moved-on", "other"};
+
+static pl_status schema_course_close(json_t *b, meta_set *m, pl_err *err)
+{
+    static const char *const keys[] = {"date", "outcome", "note"};
+    const char *date, *outcome, *note;
+    pl_status st;
+    if ((st = check_keys(b, keys, 3, "course.close", err)) != PL_OK ||
+        (st = req_date(b, "date", 1, &date, err)) != PL_OK ||
+        (st = opt_text(b, "outcome", 16, 1, &outcome, err)) != PL_OK ||
+        (st = opt_text(b, "note", NOTE_MAX, 0, &note, err)) != PL_OK)
+        return st;
+    if (!one_of(outcome, course_outcomes, 4))
+        return pl_fail(err, PL_E_INVALID, "'outcome' must be completed, ended-early, moved-on "
+                                          "or other");
+    meta_add(m, "date", date);
+    meta_add(m, "outcome", outcome);
+    return PL_OK;
+}
+
 typedef struct {
     const char *type;
     int subject;   /* 1: required, 0: none */
@@ -282,7 +487,14 @@ static const record_kind kinds[] = {
     {"consent.withdraw", 1, 0, schema_consent_withdraw},
     {"session", 1, 1, schema_session},
     {"note", 0, 1, schema_note},
+    {"match", 1, 1, schema_match},
+    {"agreement.volunteer", 0, 1, schema_agreement_volunteer},
+    {"agreement.collaboration", 1, 1, schema_agreement_collaboration},
+    {"supervision", 0, 1, schema_supervision},
+    {"course.close", 1, 1, schema_course_close},
 };
+
+static const record_kind sign_kind = {"agreement.sign", 0, 0, schema_agreement_sign};
 
 static const record_kind retract_kind = {"retract", 0, 0, schema_retract};
 
@@ -319,7 +531,9 @@ static pl_status record_check(const record_kind *k, json_t *body, const char *of
 pl_status pl_record_validate(const char *type, json_t *body, char *meta_out, size_t cap,
                              pl_err *err)
 {
-    const record_kind *k = !strcmp(type, retract_kind.type) ? &retract_kind : kind_of(type);
+    const record_kind *k = !strcmp(type, retract_kind.type) ? &retract_kind
+                           : !strcmp(type, sign_kind.type)  ? &sign_kind
+                                                            : kind_of(type);
     size_t mlen;
     if (!k)
         return pl_fail(err, PL_E_INVALID, "'%s' is not a record type", type);
@@ -330,6 +544,7 @@ pl_status pl_record_validate(const char *type, json_t *body, char *meta_out, siz
 
 typedef struct {
     uint8_t id[PL_ID_BYTES];
+    uint8_t feed[PL_SIGN_PK_BYTES];
     char meta[PL_META_MAX + 1];
     size_t meta_len;
     int kind; /* 'g' grant, 'w' withdraw */
@@ -361,7 +576,6 @@ static pl_status load_consent(pl_vault *v, const char *subject, consent_event **
     }
     int rc = sqlite3_prepare_v2(v->db,
                                 "SELECT " ENTRY_COLS_PUBLIC " FROM entries e WHERE e.subject = ?"
-                                " AND e.feed = ?"
                                 " AND e.type IN ('consent.grant', 'consent.withdraw', 'amend',"
                                 " 'retract') ORDER BY e.time_ms, e.feed, e.seq",
                                 -1, &q, NULL);
@@ -370,16 +584,18 @@ static pl_status load_consent(pl_vault *v, const char *subject, consent_event **
         free(e);
         return store_fail(v->db, rc, "reading consent", err);
     }
+    /* Every member's consent records count: an import stores only those whose author may
+     * write them (headers only: a supervisor checks consent it cannot read). */
     sqlite3_bind_text(q, 1, subject, -1, SQLITE_STATIC);
-    /* Only the owner's own consent records count until membership says whose else may. */
-    sqlite3_bind_blob(q, 2, v->id.sign_pk, PL_SIGN_PK_BYTES, SQLITE_STATIC);
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         if ((st = feed_row_entry(q, 0, e, err)) != PL_OK)
             break;
         const char *t = e->h.type;
         if (!strcmp(t, "amend") || !strcmp(t, "retract")) {
             for (size_t i = 0; i < k && e->h.nrefs; i++) {
-                if (memcmp(ev[i].id, e->h.refs[0], PL_ID_BYTES) != 0)
+                /* a correction counts from the original's own author only */
+                if (memcmp(ev[i].id, e->h.refs[0], PL_ID_BYTES) != 0 ||
+                    memcmp(ev[i].feed, e->h.feed, PL_SIGN_PK_BYTES) != 0)
                     continue;
                 if (t[0] == 'r') {
                     ev[i].retracted = 1;
@@ -400,6 +616,7 @@ static pl_status load_consent(pl_vault *v, const char *subject, consent_event **
             cap *= 2;
         }
         memcpy(ev[k].id, e->id, PL_ID_BYTES);
+        memcpy(ev[k].feed, e->h.feed, PL_SIGN_PK_BYTES);
         memcpy(ev[k].meta, e->h.meta, e->h.meta_len + 1);
         ev[k].meta_len = e->h.meta_len;
         ev[k].kind = t[8] == 'g' ? 'g' : 'w';
@@ -486,13 +703,27 @@ static pl_status append_record(pl_vault *v, const char *type, const record_kind 
     pl_status st;
     if ((st = record_check(k, body, of, meta, sizeof meta, &mlen, err)) != PL_OK)
         return st;
-    /* Sessions need consent on their date; so do amended sessions. */
-    if (!strcmp(k->type, "session")) {
-        char date[PL_DATE_LEN + 1];
-        if (fmt_meta_get(meta, mlen, "date", date, sizeof date) != 0)
-            return pl_fail(err, PL_E_INVALID, "a session needs a date");
-        if ((st = vault_consent_check(v, subject, PL_SCOPE_SESSION, date, err)) != PL_OK)
-            return st;
+    /* Records about a citizen need consent on their date (amended ones too): a session
+     * peer-support and record-keeping, a match or collaboration agreement peer-support, a
+     * supervision each citizen it names supervision-sharing. */
+    char date[PL_DATE_LEN + 1];
+    unsigned need = !strcmp(k->type, "session") ? PL_SCOPE_SESSION
+                    : !strcmp(k->type, "match") || !strcmp(k->type, "agreement.collaboration")
+                        ? PL_SCOPE_PEER_SUPPORT
+                        : 0;
+    if ((need || !strcmp(k->type, "supervision")) &&
+        fmt_meta_get(meta, mlen, "date", date, sizeof date) != 0)
+        return pl_fail(err, PL_E_INVALID, "a %s needs a date", k->type);
+    if (need && (st = vault_consent_check(v, subject, need, date, err)) != PL_OK)
+        return st;
+    if (!strcmp(k->type, "supervision")) {
+        char list[16 * (PL_PSEUDONYM_LEN + 1)];
+        if (fmt_meta_get(meta, mlen, "subjects", list, sizeof list) == 0)
+            for (char *save = NULL, *t = strtok_r(list, ",", &save); t;
+                 t = strtok_r(NULL, ",", &save))
+                if ((st = vault_consent_check(v, t, PL_SCOPE_SUPERVISION_SHARING, date, err)) !=
+                    PL_OK)
+                    return st;
     }
     /* Serialise straight into secret memory: the plaintext never sits in the heap. */
     size_t tlen = json_dumpb(body, NULL, 0, JSON_COMPACT | JSON_SORT_KEYS);
@@ -511,9 +742,18 @@ static pl_status append_record(pl_vault *v, const char *type, const record_kind 
     }
     /* Besides the author, the roles the organisation's policy names for this type (for an
      * amend or retract: the original's type). */
-    uint8_t rcpt[PL_ROLES][PL_BOX_PK_BYTES];
+    uint8_t rcpt[PL_ROLES + 1][PL_BOX_PK_BYTES];
     uint8_t nrcpt = 0;
     if ((st = org_recipients(v, of ? of : k->type, rcpt, &nrcpt, err)) != PL_OK) {
+        pl_secret_free(text);
+        return st;
+    }
+    /* The person a match or volunteer agreement concerns reads it too: the guide. */
+    char guide[PL_FINGERPRINT_HEX + 1];
+    const char *base = of ? of : k->type;
+    if ((!strcmp(base, "match") || !strcmp(base, "agreement.volunteer")) &&
+        fmt_meta_get(meta, mlen, "guide", guide, sizeof guide) == 0 &&
+        (st = org_concerned(v, guide, 1u << 1, rcpt, &nrcpt, err)) != PL_OK) {
         pl_secret_free(text);
         return st;
     }
@@ -593,6 +833,57 @@ pl_status vault_record_add(pl_vault *v, const char *type, const char *subject, j
     if (subject_out)
         snprintf(subject_out, PL_SUBJECT_MAX + 1, "%s", subject ? subject : "");
     return PL_OK;
+}
+
+/* 1 when this vault's owner has countersigned the agreement id already. */
+static int signed_already(pl_vault *v, const uint8_t id[PL_ID_BYTES])
+{
+    sqlite3_stmt *q = NULL;
+    int found = 0;
+    if (sqlite3_prepare_v2(v->db, "SELECT 1 FROM entries WHERE ref0 = ? AND feed = ?"
+                                  " AND type = 'agreement.sign' LIMIT 1", -1, &q, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_blob(q, 1, id, PL_ID_BYTES, SQLITE_STATIC);
+        sqlite3_bind_blob(q, 2, v->id.sign_pk, PL_SIGN_PK_BYTES, SQLITE_STATIC);
+        found = sqlite3_step(q) == SQLITE_ROW;
+    }
+    sqlite3_finalize(q);
+    return found;
+}
+
+pl_status vault_agreement_sign(pl_vault *v, const pl_entry *agreement, const char *date,
+                               pl_entry *out, pl_err *err)
+{
+    char guide[PL_FINGERPRINT_HEX + 1];
+    pl_status st;
+    if (strcmp(agreement->h.type, "agreement.volunteer") != 0)
+        return pl_fail(err, PL_E_INVALID, "that entry is not a volunteer agreement");
+    if (fmt_meta_get(agreement->h.meta, agreement->h.meta_len, "guide", guide, sizeof guide) !=
+            0 ||
+        strcmp(guide, v->id.fingerprint) != 0)
+        return pl_fail(err, PL_E_ACCESS, "that agreement is not made with you; only the guide "
+                                         "it names signs it");
+    if (agreement->retracted)
+        return pl_fail(err, PL_E_INVALID, "that agreement was retracted");
+    json_t *body = json_pack("{s:s}", "date", date);
+    if (!body)
+        return pl_fail(err, PL_E_NOMEM, "out of memory");
+    if ((st = vault_begin(v, err)) != PL_OK) {
+        json_decref(body);
+        return st;
+    }
+    if (signed_already(v, agreement->id))
+        st = pl_fail(err, PL_E_EXISTS, "you have signed that agreement already");
+    else
+        st = append_record(v, "agreement.sign", &sign_kind, NULL,
+                           (const uint8_t(*)[PL_ID_BYTES])agreement->id, 1, body, NULL, out,
+                           err);
+    json_decref(body);
+    if (st != PL_OK) {
+        vault_rollback(v);
+        return st;
+    }
+    return vault_commit(v, err);
 }
 
 /* The original record behind target (itself, or what an amend refers to), read afresh

@@ -141,6 +141,10 @@ void pl_today(char out[PL_DATE_LEN + 1]);
 PL_WUR pl_status vault_record_add(pl_vault *v, const char *type, const char *subject,
                                   json_t *body, char subject_out[PL_SUBJECT_MAX + 1],
                                   pl_entry *out, pl_err *err);
+/* The guide's countersignature of a volunteer agreement that names them (an
+ * agreement.sign entry referring to it); once per agreement. */
+PL_WUR pl_status vault_agreement_sign(pl_vault *v, const pl_entry *agreement, const char *date,
+                                      pl_entry *out, pl_err *err);
 /* Appends an amend of target (or of its original) carrying the full new body. */
 PL_WUR pl_status vault_amend(pl_vault *v, const pl_entry *target, json_t *body, pl_entry *out,
                              pl_err *err);

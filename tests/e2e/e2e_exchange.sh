@@ -303,6 +303,7 @@ expect_rc 0 "coordinator records a consent" -- pl consent grant --subject new \
   --scopes peer-support,record-keeping --valid-from 2026-03-01 --name "Bo MARKER-LATE" \
   --contact 555-0199 --json
 LATE_CONSENT="$(json 'j["entry"]')"
+LATE_SUBJ="$(json 'j["subject"]')"
 expect_rc 0 "coordinator syncs it" -- pl sync "$S"
 as late
 expect_rc 0 "late init" -- pl init --name late "${KDF[@]}"
@@ -323,5 +324,61 @@ expect_rc 0 "the late member reads its own member.add" -- pl show "$LATE_ADD"
 as guideB
 expect_rc 0 "B syncs once more" -- pl sync "$S"
 expect_rc 5 "B cannot read a body written after the rotation" -- pl show "$LATE_ADD"
+
+# The records that need roles: agreements, match, supervision, course close.
+AFP="$(fp_of guideA)"
+as coord
+expect_rc 2 "volunteer agreement without a guide" -- pl agreement volunteer
+expect_rc 0 "coordinator: volunteer agreement with A" -- pl agreement volunteer --guide "$AFP" \
+  --date 2026-01-02 --json
+AGR="$(json 'j["entry"]')"
+expect_rc 1 "a volunteer agreement with a removed member" -- pl agreement volunteer \
+  --guide "$BFP"
+expect_rc 0 "coordinator: match" -- pl match add --subject "$SUBJ" --guide "$AFP" \
+  --date 2026-01-20 --json
+expect_rc 0 "coordinator syncs" -- pl sync "$S"
+as guideA
+expect_rc 0 "A syncs" -- pl sync "$S"
+expect_rc 0 "A reads the agreement made with A" -- pl show "$AGR"
+expect_rc 0 "A countersigns" -- pl agreement sign "${AGR:0:12}" --date 2026-01-03
+expect_rc 1 "A countersigns twice" -- pl agreement sign "${AGR:0:12}"
+expect_in "already" "$ERR" "a second signature is refused"
+expect_rc 1 "a course over 4 months" -- pl agreement collaboration --subject "$SUBJ" \
+  --start 2026-02-01 --planned-end 2026-06-02
+expect_in "at most 4 months" "$ERR" "the course cap is explained"
+expect_rc 0 "collaboration agreement" -- pl agreement collaboration --subject "$SUBJ" \
+  --start 2026-02-01 --planned-end 2026-06-01
+expect_rc 5 "a guide cannot record a supervision" -- pl supervision add --guides "$AFP" \
+  --minutes 30
+expect_rc 0 "A closes the course" -- pl course close --subject "$SUBJ" --outcome completed \
+  --date 2026-05-30
+expect_rc 2 "an unknown outcome" -- pl course close --subject "$SUBJ"
+expect_rc 1 "an unknown outcome word" -- pl course close --subject "$SUBJ" --outcome vanished
+expect_rc 0 "A syncs" -- pl sync "$S"
+as late
+expect_rc 0 "the late member syncs" -- pl sync "$S"
+expect_rc 5 "only the guide named countersigns" -- pl agreement sign "$AGR"
+expect_in "not made with you" "$ERR" "the refusal says why"
+as sup
+expect_rc 0 "supervisor syncs" -- pl sync "$S"
+printf 'Talked through the river walk. MARKER-SUPERVISION\n' > "$T/sup-note"
+expect_rc 0 "supervision naming A's citizen" -- pl supervision add --guides "$AFP" \
+  --subjects "$SUBJ" --minutes 60 --date 2026-02-20 --note-file "$T/sup-note" --json
+SUPV="$(json 'j["entry"]')"
+expect_rc 1 "supervision naming a citizen without supervision-sharing" -- pl supervision add \
+  --guides "$AFP" --subjects "$LATE_SUBJ" --minutes 30 --date 2026-03-02
+expect_in "supervision-sharing" "$ERR" "the missing scope is named"
+expect_rc 0 "supervisor syncs the supervision" -- pl sync "$S"
+for who in coord guideA aud late; do as "$who"; pl sync "$S" > /dev/null 2>&1; done
+as aud
+expect_rc 0 "auditor reads the volunteer agreement" -- pl show "$AGR"
+expect_rc 5 "auditor cannot read the supervision" -- pl show "$SUPV"
+expect_rc 0 "the auditor verifies everything" -- pl verify --every-signature
+as guideA
+expect_rc 5 "a guide cannot read the supervision" -- pl show "$SUPV"
+expect_rc 0 "A verifies" -- pl verify --every-signature
+as sup
+expect_rc 0 "the supervisor reads it" -- pl show "$SUPV" --json
+expect_in "MARKER-SUPERVISION" "$OUT" "supervision note"
 
 done_tests

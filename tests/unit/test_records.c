@@ -73,6 +73,47 @@ static const record_case cases[] = {
     {"note", "[]", "must be a JSON object", 0},
     {"retract", "{\"reason\":\"\"}", "must not be empty", 0},
     {"gossip", "{}", "not a record type", 0},
+    /* Records of an organisation (formats/records.md §10). */
+    {"match", "{\"guide\":\"0f1e2d3c4b5a69788796a5b4c3d2e1f0\",\"date\":\"2026-01-20\"}",
+     "date=2026-01-20\nguide=0f1e2d3c4b5a69788796a5b4c3d2e1f0\n", 1},
+    {"match", "{\"guide\":\"0F1E2D3C4B5A69788796A5B4C3D2E1F0\",\"date\":\"2026-01-20\"}",
+     "fingerprint", 0},
+    {"match", "{\"guide\":\"0f1e\",\"date\":\"2026-01-20\"}", "fingerprint", 0},
+    {"agreement.volunteer",
+     "{\"guide\":\"0f1e2d3c4b5a69788796a5b4c3d2e1f0\",\"date\":\"2026-01-02\","
+     "\"valid_until\":\"2026-12-31\"}",
+     "date=2026-01-02\nguide=0f1e2d3c4b5a69788796a5b4c3d2e1f0\nvalid_until=2026-12-31\n", 1},
+    {"agreement.volunteer",
+     "{\"guide\":\"0f1e2d3c4b5a69788796a5b4c3d2e1f0\",\"date\":\"2026-01-02\","
+     "\"valid_until\":\"2025-12-31\"}",
+     "before it starts", 0},
+    {"agreement.sign", "{\"date\":\"2026-01-03\"}", "date=2026-01-03\n", 1},
+    {"agreement.collaboration", "{\"start\":\"2026-10-31\",\"planned_end\":\"2027-02-28\"}",
+     "date=2026-10-31\nplanned_end=2027-02-28\n", 1},
+    {"agreement.collaboration", "{\"start\":\"2026-10-31\",\"planned_end\":\"2027-03-01\"}",
+     "at most 4 months", 0},
+    {"agreement.collaboration", "{\"start\":\"2027-10-31\",\"planned_end\":\"2028-02-29\"}",
+     "date=2027-10-31\nplanned_end=2028-02-29\n", 1},
+    {"agreement.collaboration", "{\"start\":\"2026-03-01\",\"planned_end\":\"2026-02-28\"}",
+     "before it starts", 0},
+    {"supervision",
+     "{\"date\":\"2026-02-20\",\"guides\":[\"0f1e2d3c4b5a69788796a5b4c3d2e1f0\"],"
+     "\"minutes\":60,\"subjects\":[\"B-7K3Q-9F2M\"]}",
+     "date=2026-02-20\nguides=0f1e2d3c4b5a69788796a5b4c3d2e1f0\nminutes=60\n"
+     "subjects=B-7K3Q-9F2M\n", 1},
+    {"supervision", "{\"date\":\"2026-02-20\",\"guides\":[],\"minutes\":60}", "'guides' must list",
+     0},
+    {"supervision",
+     "{\"date\":\"2026-02-20\",\"guides\":[\"0f1e2d3c4b5a69788796a5b4c3d2e1f0\","
+     "\"0f1e2d3c4b5a69788796a5b4c3d2e1f0\"],\"minutes\":60}",
+     "twice", 0},
+    {"supervision",
+     "{\"date\":\"2026-02-20\",\"guides\":[\"0f1e2d3c4b5a69788796a5b4c3d2e1f0\"],"
+     "\"minutes\":60,\"subjects\":[\"nobody\"]}",
+     "item 1 of 'subjects'", 0},
+    {"course.close", "{\"date\":\"2026-05-30\",\"outcome\":\"completed\"}",
+     "date=2026-05-30\noutcome=completed\n", 1},
+    {"course.close", "{\"date\":\"2026-05-30\",\"outcome\":\"vanished\"}", "'outcome' must", 0},
 };
 
 int main(void)
