@@ -125,6 +125,8 @@ PL_WUR pl_status org_concerned(pl_vault *v, const char *fp, unsigned roles,
                                uint8_t rcpt[][PL_BOX_PK_BYTES], uint8_t *n, pl_err *err);
 /* Takes the key grants addressed to this vault, in the caller's transaction. */
 PL_WUR pl_status org_take_grants(pl_vault *v, const pl_org *o, unsigned *taken, pl_err *err);
+/* 1 when e's header hashes to its id and its feed's signature over that id verifies. */
+int entry_authentic(const pl_entry *e);
 /* The member whose feed is feed, or NULL. */
 const pl_org_member *org_member(const pl_org *o, const uint8_t feed[PL_SIGN_PK_BYTES]);
 /* 0 when h's author was a member whose roles may write h's type at h's place in its feed;

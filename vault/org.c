@@ -204,7 +204,7 @@ static pl_status org_members(pl_vault *v, pl_org *o, const pl_entry *genesis, pl
 /* 1 when e's header hashes to its id and its feed's signature over that id verifies: the
  * organisation's readers decide who may do what from these headers, so they do not take a
  * row's word for them (rows may come from an import, or from someone with the db key). */
-static int entry_authentic(const pl_entry *e)
+int entry_authentic(const pl_entry *e)
 {
     uint8_t *hdr = malloc(PL_HEADER_MAX), id[PL_ID_BYTES];
     size_t n;

@@ -584,12 +584,26 @@ static pl_status load_consent(pl_vault *v, const char *subject, consent_event **
         free(e);
         return store_fail(v->db, rc, "reading consent", err);
     }
-    /* Every member's consent records count: an import stores only those whose author may
-     * write them (headers only: a supervisor checks consent it cannot read). */
+    /* The owner's consent records count, and in an organisation those of every member whose
+     * roles may write them, checked here again (signature included: a row planted by someone
+     * with the database key must not cover a session). Headers only: a supervisor checks
+     * consent it cannot read. */
     sqlite3_bind_text(q, 1, subject, -1, SQLITE_STATIC);
+    pl_org *org = NULL;
+    uint8_t oid[PL_ID_BYTES];
+    pl_err ignore;
+    if (org_id(v, oid, &ignore) == PL_OK && (org = calloc(1, sizeof *org)) != NULL &&
+        vault_org(v, org, &ignore) != PL_OK) {
+        free(org);
+        org = NULL;
+    }
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         if ((st = feed_row_entry(q, 0, e, err)) != PL_OK)
             break;
+        char why[240];
+        if (sodium_memcmp(e->h.feed, v->id.sign_pk, PL_SIGN_PK_BYTES) != 0 &&
+            (!org || org_may_write(v, org, &e->h, why, sizeof why) != 0 || !entry_authentic(e)))
+            continue;
         const char *t = e->h.type;
         if (!strcmp(t, "amend") || !strcmp(t, "retract")) {
             for (size_t i = 0; i < k && e->h.nrefs; i++) {
@@ -626,6 +640,7 @@ static pl_status load_consent(pl_vault *v, const char *subject, consent_event **
     if (st == PL_OK && rc != SQLITE_DONE)
         st = store_fail(v->db, rc, "reading consent", err);
     sqlite3_finalize(q);
+    free(org);
     free(e);
     if (st != PL_OK) {
         free(ev);
