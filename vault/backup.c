@@ -6,13 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "formats/backup.h"
 #include "formats/keyslots.h"
 #include "vault/internal.h"
 
-#define BACKUP_MAGIC   "PLBK"
-#define BACKUP_VERSION 1u
-#define BACKUP_HEADER  (4u + 1u + 3u + 4u)                 /* magic, version, reserved, ks length */
-#define BACKUP_DB_MAX  ((uint64_t)4 * 1024 * 1024 * 1024) /* a vault.db larger than this is refused */
 
 /* The copy's vault_meta row that makes a restored vault wait for sync before appending. */
 #define RESTORED_ROW "restored_head"
@@ -93,26 +90,19 @@ pl_status vault_backup(pl_vault *v, const char *path, uint64_t *bytes, pl_err *e
     close(fd);
     st = export_db(v, tmp, in_org, err);
     if (st == PL_OK)
-        st = pl_file_read(tmp, (size_t)BACKUP_DB_MAX, &db, &ndb, err);
+        st = pl_file_read(tmp, (size_t)PL_BACKUP_DB_MAX, &db, &ndb, err);
     (void)unlink(tmp);
     if (st != PL_OK)
         goto out;
-    size_t total = BACKUP_HEADER + nks + 8u + ndb;
+    size_t total = fmt_backup_size(nks, ndb), len = 0;
     if (!(out = malloc(total))) {
         st = pl_fail(err, PL_E_NOMEM, "out of memory");
         goto out;
     }
-    pl_wr w;
-    pl_wr_init(&w, out, total);
-    pl_wr_put(&w, BACKUP_MAGIC, 4);
-    pl_wr_u8(&w, BACKUP_VERSION);
-    pl_wr_put(&w, "\0\0\0", 3);
-    pl_wr_u32(&w, (uint32_t)nks);
-    pl_wr_put(&w, ks, nks);
-    pl_wr_u64(&w, (uint64_t)ndb);
-    pl_wr_put(&w, db, ndb);
-    st = w.bad ? pl_fail(err, PL_E_NOMEM, "cannot lay out the backup")
-               : pl_file_write_atomic(path, out, total, err);
+    st = fmt_backup_encode(ks, nks, db, ndb, out, total, &len) != PL_FMT_OK
+             ? pl_fail(err, PL_E_INTEGRITY, "the vault's files do not make a backup (damaged "
+                                            "keyslots?); nothing was written")
+             : pl_file_write_atomic(path, out, len, err);
     if (st == PL_OK && bytes)
         *bytes = total;
 out:
@@ -158,29 +148,21 @@ pl_status vault_restore(const char *file, const char *dir, pl_err *err)
 {
     uint8_t *in = NULL;
     size_t n = 0;
-    pl_status st = pl_file_read(file, (size_t)BACKUP_DB_MAX + PL_KS_FILE_MAX + 64, &in, &n, err);
+    pl_status st = pl_file_read(file, (size_t)PL_BACKUP_DB_MAX + PL_BACKUP_HEADER +
+                                          PL_KS_FILE_MAX + 8u,
+                                &in, &n, err);
     if (st != PL_OK)
         return st;
-    pl_rd r;
-    uint8_t magic[4], reserved[3];
-    pl_rd_init(&r, in, n);
-    pl_rd_copy(&r, magic, 4);
-    uint8_t version = pl_rd_u8(&r);
-    pl_rd_copy(&r, reserved, 3);
-    size_t nks = pl_rd_u32(&r);
-    const uint8_t *ks = nks <= PL_KS_FILE_MAX ? pl_rd_take(&r, nks) : NULL;
-    uint64_t ndb = pl_rd_u64(&r);
-    const uint8_t *db = ndb <= pl_rd_left(&r) ? pl_rd_take(&r, (size_t)ndb) : NULL;
-    pl_keyslots check;
-    if (r.bad || memcmp(magic, BACKUP_MAGIC, 4) != 0 || version != BACKUP_VERSION ||
-        (reserved[0] | reserved[1] | reserved[2]) || !ks || !db || pl_rd_left(&r) != 0 ||
-        ndb < 4096 || fmt_keyslots_decode(ks, nks, &check) != PL_FMT_OK) {
+    const uint8_t *ks, *db;
+    size_t nks, ndb;
+    pl_fmt_status fs = fmt_backup_decode(in, n, &ks, &nks, &db, &ndb);
+    if (fs != PL_FMT_OK) {
         free(in);
         return pl_fail(err, PL_E_INTEGRITY, "%s is not a peerlog backup, or it is damaged or "
-                                            "cut short", file);
+                                            "cut short (%s)", file, fmt_status_str(fs));
     }
     if ((st = vault_prepare_dir(dir, err)) == PL_OK &&
-        (st = write_new(dir, "vault.db", db, (size_t)ndb, err)) == PL_OK &&
+        (st = write_new(dir, "vault.db", db, ndb, err)) == PL_OK &&
         (st = write_new(dir, "keyslots", ks, nks, err)) == PL_OK)
         st = pl_fsync_dir(dir, err);
     free(in);
