@@ -355,6 +355,64 @@ int main(void)
         vault_close(f_b);
     }
 
+    /* A removal: the leaver's entry after the cut is refused by a vault that knows of the
+     * removal, and kept but not counted by one that had it before the removal arrived. */
+    {
+        pl_vault *w1 = make("witness1"), *w2 = make("witness2"), *lv = make("leaver");
+        add_and_join(c, w1, 1u << 2);
+        add_and_join(c, w2, 1u << 2);
+        add_and_join(c, lv, 1u << 1);
+        pl_identity lid;
+        pl_entry l1, l2, rm;
+        vault_identity(lv, &lid);
+        raw_append(lv, "note", NULL, 0, &l1);
+        /* w1 learns of the leaver's membership (the coordinator's feed so far). */
+        CHECK_EQ_INT(vault_export(c, cid.sign_pk, 1, 0, &raw, &rawn, &xi, &err), PL_OK);
+        CHECK_EQ_INT(vault_import(w1, raw, rawn, &r, &err), PL_OK);
+        free(raw);
+        CHECK_EQ_INT(vault_export(lv, lid.sign_pk, 1, 0, &raw, &rawn, &xi, &err), PL_OK);
+        CHECK_EQ_INT(vault_import(c, raw, rawn, &r, &err), PL_OK);
+        free(raw);
+        CHECK_EQ_INT(vault_member_remove(c, lid.sign_pk, "left", &rm, &err), PL_OK);
+        CHECK_EQ_INT(vault_member_remove(c, lid.sign_pk, "again", &rm, &err), PL_E_EXISTS);
+        CHECK_EQ_INT(vault_member_remove(a, lid.sign_pk, "not mine", &rm, &err), PL_E_ACCESS);
+        raw_append(lv, "note", NULL, 0, &l2); /* after the cut, unaware of it */
+        uint8_t *lb = NULL, *cb = NULL;
+        size_t lbn = 0, cbn = 0;
+        CHECK_EQ_INT(vault_export(lv, lid.sign_pk, 1, 0, &lb, &lbn, &xi, &err), PL_OK);
+        CHECK_EQ_INT(vault_export(c, cid.sign_pk, 1, 0, &cb, &cbn, &xi, &err), PL_OK);
+        /* w1: the leaver's entries first, then the removal. */
+        CHECK_EQ_INT(vault_import(w1, lb, lbn, &r, &err), PL_OK);
+        CHECK_EQ_INT(r.added, 2);
+        CHECK_EQ_INT(vault_import(w1, cb, cbn, &r, &err), PL_OK);
+        pl_verify_report *vr = malloc(sizeof *vr);
+        CHECK_EQ_INT(vault_verify(w1, 1, vr, &err), PL_OK);
+        CHECK_EQ_INT(vr->not_counted, 1);
+        /* w2: the removal first; the entry after the cut is refused, the one before kept. */
+        CHECK_EQ_INT(vault_import(w2, cb, cbn, &r, &err), PL_OK);
+        CHECK_EQ_INT(vault_import(w2, lb, lbn, &r, &err), PL_OK);
+        CHECK_EQ_INT(r.added, 1);
+        CHECK_EQ_INT(r.cut, 1);
+        CHECK_EQ_INT(vault_verify(w2, 1, vr, &err), PL_OK);
+        CHECK_EQ_INT(vr->not_counted, 0);
+        /* The remaining supervisors hold the rotated member key; the leaver never gets it. */
+        pl_org *ro = calloc(1, sizeof *ro);
+        pl_org_key tmp;
+        CHECK_EQ_INT(vault_org(w2, ro, &err), PL_OK);
+        const pl_org_key *cur = pl_org_current_key(ro, "member", &tmp);
+        CHECK(cur && cur->epoch == 2);
+        CHECK(cur && feed_held_index(w2, cur->pk) >= 0);
+        CHECK_EQ_INT(vault_import(lv, cb, cbn, &r, &err), PL_OK);
+        CHECK(cur && feed_held_index(lv, cur->pk) < 0);
+        free(ro);
+        free(vr);
+        free(lb);
+        free(cb);
+        vault_close(w1);
+        vault_close(w2);
+        vault_close(lv);
+    }
+
     /* The guides' vaults verify: membership is a view over the organisation's entries. */
     pl_verify_report *rep = malloc(sizeof *rep);
     CHECK_EQ_INT(vault_verify(b3, 1, rep, &err), PL_OK);
