@@ -243,8 +243,10 @@ static int sync_print(const cli_ctx *ctx, const pl_sync_report *r)
     if (r->restore_settled)
         printf("This restored vault has caught up with its feed: it can write again\n");
     if (r->restore_waiting)
-        printf("This restored vault still misses entries of its own feed that the folder "
-               "holds; it writes nothing until a sync brings them back\n");
+        printf("This restored vault writes nothing yet: the folder does not (yet) hold its own "
+               "entries as far as the backup went, or holds some it could not take; check "
+               "that this is the organisation's folder and sync again (see 'peerlog sync "
+               "--help')\n");
     return cli_finish_stdout();
 }
 
@@ -270,6 +272,12 @@ static int sync_report_exit(const cli_ctx *ctx, const pl_sync_report *r)
 
 int cmd_sync(cli_ctx *ctx, int argc, char **argv)
 {
+    int resume = 0;
+    const cli_opt opts[] = {
+        {"resume-after-restore", NULL, "let a restored vault write although the folder holds "
+                                       "less of its feed than the backup (see below)",
+         NULL, &resume},
+    };
     const cli_command cmd = {
         "sync", "DIR", "Exchange entries with the other members through a shared folder.",
         "DIR is a folder every member's laptop sees: synchronised by Syncthing or Nextcloud,\n"
@@ -279,9 +287,13 @@ int cmd_sync(cli_ctx *ctx, int argc, char **argv)
         "feed's files, so the folder never has conflicts. Bundles are encrypted: the folder's\n"
         "host sees file names, sizes and times, not what is in them.\n"
         "A coordinator's sync also leaves an invitation for each new member in DIR/invites.\n"
+        "A vault restored from a backup writes nothing until a sync has brought back its own\n"
+        "entries from the folder, at least as far as the backup went. Use\n"
+        "--resume-after-restore only if you are sure this laptop's newer entries never\n"
+        "reached the folder (say, it broke before it synced them).\n"
         "\nExample:\n"
         "  peerlog sync ~/Sync/peer-support\n",
-        NULL, 0};
+        opts, sizeof opts / sizeof opts[0]};
     const char *pos[1];
     size_t npos;
     int rc = cli_parse(ctx, &cmd, argc, argv, pos, 1, &npos);
@@ -296,7 +308,8 @@ int cmd_sync(cli_ctx *ctx, int argc, char **argv)
     pl_err err = {{0}};
     pl_sync_report r;
     sync_ui ui = {isatty(STDERR_FILENO), 0};
-    pl_status st = vault_sync(v, pos[0], sync_event, &ui, &r, &err);
+    pl_status st = vault_sync(v, pos[0], resume ? PL_SYNC_RESUME_AFTER_RESTORE : 0, sync_event,
+                              &ui, &r, &err);
     vault_close(v);
     if (st != PL_OK)
         return cli_fail(st, &err);
@@ -368,7 +381,7 @@ int cmd_join(cli_ctx *ctx, int argc, char **argv)
     memset(&r, 0, sizeof r);
     sync_ui ui = {isatty(STDERR_FILENO), 0};
     if (st == PL_OK && is_dir) {
-        st = vault_sync(v, pos[0], sync_event, &ui, &r, &err);
+        st = vault_sync(v, pos[0], 0, sync_event, &ui, &r, &err);
     } else if (st == PL_OK && len > PL_INVITE_BYTES) {
         pl_import_report ir;
         st = vault_import(v, buf + PL_INVITE_BYTES, len - PL_INVITE_BYTES, &ir, &err);

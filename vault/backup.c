@@ -1,4 +1,5 @@
 /* backup and restore: a consistent copy of a vault in one file (formats/vault.md §5). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@ static pl_status export_db(pl_vault *v, const char *tmp, int in_org, pl_err *err
         "PRAGMA bk.cipher_hmac_algorithm = HMAC_SHA1",
         "PRAGMA bk.cipher_kdf_algorithm = PBKDF2_HMAC_SHA1",
         "PRAGMA bk.cipher_use_hmac = ON",
+        "PRAGMA bk.journal_mode = DELETE", /* after the cipher: the copy is one file, no WAL */
     };
     sqlite3_stmt *q = NULL;
     pl_status st;
@@ -56,12 +58,32 @@ static pl_status export_db(pl_vault *v, const char *tmp, int in_org, pl_err *err
         else
             sqlite3_exec(v->db, "ROLLBACK", NULL, NULL, NULL);
     }
-    sqlite3_exec(v->db, "DETACH DATABASE bk", NULL, NULL, NULL);
+    if (sqlite3_exec(v->db, "DETACH DATABASE bk", NULL, NULL, NULL) != SQLITE_OK && st == PL_OK)
+        st = store_fail(v->db, sqlite3_errcode(v->db), "finishing the backup copy", err);
     return st;
+}
+
+/* Removes copies a backup killed half-way left in the vault's directory. */
+static void remove_stale_copies(const char *dir)
+{
+    DIR *d = opendir(dir);
+    for (struct dirent *de; d && (de = readdir(d)) != NULL;) {
+        size_t n = strlen(de->d_name);
+        if (n > 11 && !strncmp(de->d_name, "backup-", 7) &&
+            strstr(de->d_name + 7, ".tmp") != NULL) {
+            char *p = pl_path(dir, de->d_name);
+            if (p)
+                (void)unlink(p);
+            free(p);
+        }
+    }
+    if (d)
+        closedir(d);
 }
 
 pl_status vault_backup(pl_vault *v, const char *path, uint64_t *bytes, pl_err *err)
 {
+    remove_stale_copies(v->dir);
     uint8_t *ks = NULL, *db = NULL, *out = NULL;
     size_t nks = 0, ndb = 0;
     pl_status st;
@@ -182,4 +204,17 @@ pl_status vault_restore_settled(pl_vault *v, pl_err *err)
 int vault_is_restored(const pl_vault *v)
 {
     return v->restored;
+}
+
+uint64_t vault_restored_head(pl_vault *v)
+{
+    sqlite3_stmt *q = NULL;
+    uint64_t head = 0;
+    if (v->restored &&
+        sqlite3_prepare_v2(v->db, "SELECT v FROM vault_meta WHERE k = '" RESTORED_ROW "'", -1, &q,
+                           NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        head = (uint64_t)sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return head;
 }

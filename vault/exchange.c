@@ -454,9 +454,12 @@ static pl_status store_bundle(pl_vault *v, const pl_org *pre, const pl_bundle_in
             rep->known++;
             continue;
         }
-        /* Past a removal's cut: refused, and so is the rest of the run (later entries). */
+        /* Past a removal's cut: refused, and so is the rest of the run (later entries). A
+         * removed member's fork below the cut is refused too: their feed after the removal
+         * is what the coordinator saw, nothing else. */
         const pl_org_member *author = pre ? org_member(pre, it->feed) : NULL;
-        if (author && it->seq > author->until_seq) {
+        if (author && (it->seq > author->until_seq ||
+                       (author->removed && it->state == ENTRY_FORK))) {
             if (rep->cut == 0)
                 snprintf(rep->cut_who, sizeof rep->cut_who, "%s", author->id.fingerprint);
             it->state = ENTRY_CUT;
@@ -661,6 +664,8 @@ pl_status vault_invite(pl_vault *v, const uint8_t member[PL_SIGN_PK_BYTES],
     else if (st == PL_OK && !m)
         st = pl_fail(err, PL_E_NOTFOUND, "that identity is not a member yet: 'peerlog member "
                                          "add' first");
+    else if (st == PL_OK && m->removed)
+        st = pl_fail(err, PL_E_ACCESS, "that member was removed; no invitation");
     if (st == PL_OK) {
         pl_invite_info info;
         memcpy(info.org, o->id, PL_ID_BYTES);

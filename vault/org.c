@@ -498,11 +498,14 @@ static pl_status build_grant(pl_vault *v, const grant_key *gk, unsigned n,
             return pl_fail(err, PL_E_NOMEM, "out of memory");
         }
         size_t at = strlen(labels);
-        if (gk[g].epoch == 1)
-            snprintf(labels + at, cap - at, "%s%s", at ? "," : "", gk[g].name);
-        else
-            snprintf(labels + at, cap - at, "%s%s/%u", at ? "," : "", gk[g].name,
-                     (unsigned)gk[g].epoch);
+        int w = gk[g].epoch == 1 ? snprintf(labels + at, cap - at, "%s%s", at ? "," : "",
+                                            gk[g].name)
+                                 : snprintf(labels + at, cap - at, "%s%s/%u", at ? "," : "",
+                                            gk[g].name, (unsigned)gk[g].epoch);
+        if (w < 0 || (size_t)w >= cap - at) {
+            json_decref(grants);
+            return pl_fail(err, PL_E_INVALID, "too many keys for one grant");
+        }
     }
     if (!grants)
         return pl_fail(err, PL_E_NOMEM, "out of memory");
@@ -514,7 +517,7 @@ pl_status vault_member_add(pl_vault *v, const pl_identity *m, unsigned roles, pl
                            pl_err *err)
 {
     pl_status st;
-    char meta[PL_META_MAX + 1], member_hex[65], box_hex[65], list[96], labels[128];
+    char meta[PL_META_MAX + 1], member_hex[65], box_hex[65], list[96], labels[1024];
     size_t mlen;
     pl_org *o = calloc(1, sizeof *o);
     if (!o)
@@ -541,22 +544,26 @@ pl_status vault_member_add(pl_vault *v, const pl_identity *m, unsigned roles, pl
                          m->fingerprint);
             goto out;
         }
-    /* The keys to grant: the member key (epoch 1, the exchange key's root, and the current
-     * one) and each role's current key, all of which this vault must hold. */
-    grant_key gk[PL_ROLES + 2];
+    /* The keys to grant: the member key and the keys of the member's roles, every epoch, so
+     * that a new supervisor reads what supervisors could read before a rotation too. All
+     * must be held here. */
+    grant_key gk[PL_ORG_KEYS_MAX + 1];
     unsigned ngrant = 0;
-    pl_org_key first_member = {"member", 1, {0}}, cur_member;
-    memcpy(first_member.pk, o->member_pk, PL_BOX_PK_BYTES);
-    gk[ngrant++] = (grant_key){"member", 1, first_member.pk};
-    const pl_org_key *cm = pl_org_current_key(o, "member", &cur_member);
-    if (cm && cm->epoch > 1)
-        gk[ngrant++] = (grant_key){"member", cm->epoch, cm->pk};
-    for (unsigned r = 0; r < PL_ROLES; r++) {
-        pl_org_key tmp;
-        const pl_org_key *k = (roles & (1u << r)) ? pl_org_current_key(o, role_names[r], &tmp)
-                                                   : NULL;
-        if (k)
-            gk[ngrant++] = (grant_key){role_names[r], k->epoch, k->pk};
+    gk[ngrant++] = (grant_key){"member", 1, o->member_pk};
+    const pl_org_key *cm = NULL;
+    pl_org_key cur_member;
+    for (unsigned i = 0; i < o->nkeys && ngrant < PL_ORG_KEYS_MAX + 1; i++) {
+        const pl_org_key *k = &o->keys[i];
+        unsigned bit = 0;
+        char bad[32];
+        int is_member = !strcmp(k->role, "member");
+        if (is_member || (pl_roles_parse(k->role, &bit, bad, sizeof bad) == 0 && (roles & bit)))
+            gk[ngrant++] = (grant_key){is_member ? "member" : k->role, k->epoch, k->pk};
+    }
+    cm = pl_org_current_key(o, "member", &cur_member);
+    if (ngrant > 1 + PL_HELD_MAX / 2) {
+        st = pl_fail(err, PL_E_INVALID, "too many key epochs to grant (%u)", ngrant);
+        goto out;
     }
     json_t *grants = NULL;
     if ((st = build_grant(v, gk, ngrant, m->box_pk, &grants, labels, sizeof labels, err)) !=
@@ -670,7 +677,7 @@ static int take_grant(void *ctx, const pl_entry *e)
     /* A grant whose keys are all held already was taken before: it is not opened again, so
      * that one grant that can no longer be used (an erased body, a full key table) does not
      * stop every later import. The keys it names are in its header. */
-    char names[128];
+    char names[1024];
     if (fmt_meta_get(e->h.meta, e->h.meta_len, "keys", names, sizeof names) == 0) {
         int all = 1;
         for (char *save = NULL, *t = strtok_r(names, ",", &save); t && all;
@@ -824,7 +831,7 @@ int org_may_write(pl_vault *v, const pl_org *o, const pl_header *h, char *why, s
         }
         snprintf(type, sizeof type, "%s", target.h.type);
     }
-    if (!strcmp(type, "agreement.sign")) {
+    if (!strcmp(h->type, "agreement.sign")) {
         /* It countersigns a volunteer agreement that names its author. */
         char hex[PL_ID_HEX + 1], guide[PL_FINGERPRINT_HEX + 1];
         pl_entry target;
@@ -1029,7 +1036,7 @@ pl_status vault_member_remove(pl_vault *v, const uint8_t feed[PL_SIGN_PK_BYTES],
             if (epoch[i] && (r->roles & (1u << i)))
                 gk[ng++] = (grant_key){role_names[i], epoch[i], pk[i]};
         json_t *grants = NULL, *gbody = NULL;
-        char labels[160], rhex[65];
+        char labels[512], rhex[65];
         if ((st = build_grant(v, gk, ng, r->id.box_pk, &grants, labels, sizeof labels, err)) !=
             PL_OK)
             break;

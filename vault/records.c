@@ -545,6 +545,8 @@ pl_status pl_record_validate(const char *type, json_t *body, char *meta_out, siz
 typedef struct {
     uint8_t id[PL_ID_BYTES];
     uint8_t feed[PL_SIGN_PK_BYTES];
+    uint8_t refs[PL_REFS_MAX][PL_ID_BYTES]; /* a withdrawal: the grants it withdraws */
+    uint8_t nrefs;
     char meta[PL_META_MAX + 1];
     size_t meta_len;
     int kind; /* 'g' grant, 'w' withdraw */
@@ -577,7 +579,11 @@ static pl_status load_consent(pl_vault *v, const char *subject, consent_event **
     int rc = sqlite3_prepare_v2(v->db,
                                 "SELECT " ENTRY_COLS_PUBLIC " FROM entries e WHERE e.subject = ?"
                                 " AND e.type IN ('consent.grant', 'consent.withdraw', 'amend',"
-                                " 'retract') ORDER BY e.time_ms, e.feed, e.seq",
+                                " 'retract')"
+                                /* where a feed forked, only the entry that arrived first */
+                                " AND NOT EXISTS (SELECT 1 FROM entries f WHERE f.feed = e.feed"
+                                " AND f.seq = e.seq AND f.n < e.n)"
+                                " ORDER BY e.time_ms, e.feed, e.seq",
                                 -1, &q, NULL);
     if (rc != SQLITE_OK) {
         free(ev);
@@ -631,6 +637,9 @@ static pl_status load_consent(pl_vault *v, const char *subject, consent_event **
         }
         memcpy(ev[k].id, e->id, PL_ID_BYTES);
         memcpy(ev[k].feed, e->h.feed, PL_SIGN_PK_BYTES);
+        ev[k].nrefs = e->h.nrefs;
+        if (e->h.nrefs)
+            memcpy(ev[k].refs, e->h.refs, (size_t)e->h.nrefs * PL_ID_BYTES);
         memcpy(ev[k].meta, e->h.meta, e->h.meta_len + 1);
         ev[k].meta_len = e->h.meta_len;
         ev[k].kind = t[8] == 'g' ? 'g' : 'w';
@@ -661,6 +670,20 @@ static unsigned meta_scopes(const consent_event *e)
     return mask;
 }
 
+/* 1 when grant i is named by a standing withdrawal of scope bit: withdrawn, whichever of the
+ * two carries the later time (the authors' clocks may disagree). */
+static int withdrawn(const consent_event *ev, size_t n, size_t i, unsigned bit)
+{
+    if (ev[i].kind != 'g')
+        return 0;
+    for (size_t w = 0; w < n; w++)
+        if (ev[w].kind == 'w' && !ev[w].retracted && (meta_scopes(&ev[w]) & bit))
+            for (unsigned r = 0; r < ev[w].nrefs; r++)
+                if (!memcmp(ev[w].refs[r], ev[i].id, PL_ID_BYTES))
+                    return 1;
+    return 0;
+}
+
 pl_status vault_consent_check(pl_vault *v, const char *subject, unsigned need, const char *date,
                               pl_err *err)
 {
@@ -681,7 +704,7 @@ pl_status vault_consent_check(pl_vault *v, const char *subject, unsigned need, c
             continue;
         const consent_event *last = NULL;
         for (size_t i = 0; i < n; i++)
-            if (!ev[i].retracted && (meta_scopes(&ev[i]) & bit))
+            if (!ev[i].retracted && (meta_scopes(&ev[i]) & bit) && !withdrawn(ev, n, i, bit))
                 last = &ev[i];
         char from[16], until[16], wdate[16];
         if (!last) {
@@ -915,6 +938,8 @@ static pl_status original_of(pl_vault *v, const pl_entry *target, pl_entry *root
 
 static pl_status check_own_live(pl_vault *v, const pl_entry *root, pl_err *err)
 {
+    if (!strcmp(root->h.type, "agreement.sign"))
+        return pl_fail(err, PL_E_INVALID, "a countersignature cannot be amended or retracted");
     if (sodium_memcmp(root->h.feed, v->id.sign_pk, PL_SIGN_PK_BYTES) != 0)
         return pl_fail(err, PL_E_ACCESS, "only the author of an entry can amend or retract it");
     if (root->retracted)

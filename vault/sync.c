@@ -294,7 +294,7 @@ static pl_status write_invites(pl_vault *v, const pl_org *o, const char *dir,
         const pl_org_member *m = &o->members[i];
         char name[PL_FINGERPRINT_HEX + 8];
         struct stat sb;
-        if (m == me)
+        if (m == me || m->removed)
             continue;
         snprintf(name, sizeof name, "%s.invite", m->id.fingerprint);
         char *path = join_path(inv_dir, name);
@@ -314,7 +314,7 @@ static pl_status write_invites(pl_vault *v, const pl_org *o, const char *dir,
     return st;
 }
 
-pl_status vault_sync(pl_vault *v, const char *dir, pl_sync_cb cb, void *ctx,
+pl_status vault_sync(pl_vault *v, const char *dir, unsigned flags, pl_sync_cb cb, void *ctx,
                      pl_sync_report *rep, pl_err *err)
 {
     uint8_t id[PL_ID_BYTES];
@@ -352,12 +352,19 @@ pl_status vault_sync(pl_vault *v, const char *dir, pl_sync_cb cb, void *ctx,
         goto out;
     if (vault_is_restored(v)) {
         /* Restored from a backup: appending waits until every entry of this feed that the
-         * folder holds is back in the vault. */
-        uint64_t head = feed_head_seq(v, v->id.sign_pk);
+         * folder holds is back in the vault, and the folder holds at least what the vault
+         * held at the backup (an empty or wrong folder proves nothing). */
+        uint64_t head = feed_head_seq(v, v->id.sign_pk), in_folder = 0;
         for (size_t i = 0; i < n; i++)
-            if (files[i].named && files[i].last > head &&
-                !sodium_memcmp(files[i].feed, v->id.sign_pk, PL_SIGN_PK_BYTES))
-                rep->restore_waiting = 1;
+            if (files[i].named && !sodium_memcmp(files[i].feed, v->id.sign_pk,
+                                                 PL_SIGN_PK_BYTES)) {
+                if (files[i].last > head)
+                    rep->restore_waiting = 1;
+                if (files[i].last > in_folder)
+                    in_folder = files[i].last;
+            }
+        if (in_folder < vault_restored_head(v) && !(flags & PL_SYNC_RESUME_AFTER_RESTORE))
+            rep->restore_waiting = 1;
         if (!rep->restore_waiting) {
             if ((st = vault_restore_settled(v, err)) != PL_OK)
                 goto out;
@@ -376,7 +383,9 @@ pl_status vault_sync(pl_vault *v, const char *dir, pl_sync_cb cb, void *ctx,
         st = pl_fail(err, PL_E_IO, "cannot make %s: %s", own, strerror(errno));
         goto out;
     }
-    if ((st = export_new(v, own, published(v, files, n) + 1, rep, err)) != PL_OK)
+    /* A restored vault still waiting publishes nothing: the folder may be the wrong one. */
+    if (!vault_is_restored(v) &&
+        (st = export_new(v, own, published(v, files, n) + 1, rep, err)) != PL_OK)
         goto out;
     st = write_invites(v, o, dir, rep, err);
 out:

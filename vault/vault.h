@@ -353,8 +353,10 @@ typedef void (*pl_sync_cb)(void *ctx, pl_sync_event ev, const char *path, size_t
  * dir/feeds/<feed>/<first>-<last>-<id8>.bundle and, on a coordinator's vault, an invitation
  * dir/invites/<fingerprint>.invite for each member without one. A refused bundle is
  * reported through cb and counted; it does not stop the others. */
-PL_WUR pl_status vault_sync(pl_vault *v, const char *dir, pl_sync_cb cb, void *ctx,
-                            pl_sync_report *rep, pl_err *err);
+#define PL_SYNC_RESUME_AFTER_RESTORE 1u /* a restored vault may write although the folder
+                                             holds less of its feed than the backup did */
+PL_WUR pl_status vault_sync(pl_vault *v, const char *dir, unsigned flags, pl_sync_cb cb,
+                            void *ctx, pl_sync_report *rep, pl_err *err);
 
 /* ---- backup and restore (formats/vault.md §5) ---------------------------------------- */
 
@@ -368,6 +370,8 @@ PL_WUR pl_status vault_backup(pl_vault *v, const char *path, uint64_t *bytes, pl
 PL_WUR pl_status vault_restore(const char *file, const char *dir, pl_err *err);
 /* 1 while a restored vault waits for sync before appending. */
 int vault_is_restored(const pl_vault *v);
+/* The head of the owner's feed when the backup was made (0 when not restored). */
+uint64_t vault_restored_head(pl_vault *v);
 
 /* Whole files: read (refused unread when larger than max) and written crash-safely (a
  * temporary name beside path, fsync, rename, fsync of the directory). */

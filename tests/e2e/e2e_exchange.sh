@@ -226,6 +226,10 @@ expect_rc 1 "a restored vault refuses to write before sync" -- pl session add \
   --subject "$SUBJ" --date 2026-02-17 --minutes 20 --kind one-to-one --note-file "$T/note"
 expect_in "restored from a backup" "$ERR" "the refusal says why"
 expect_in "sync" "$ERR" "and what to do"
+mkdir "$T/empty-folder"
+expect_rc 0 "a sync with an empty folder" -- pl sync "$T/empty-folder"
+expect_in "writes nothing yet" "$OUT" "an empty folder does not end the wait"
+expect_rc 1 "still refused after syncing an empty folder" -- pl note add --note-file "$T/note"
 expect_rc 0 "sync brings the later entry back" -- pl sync "$S"
 expect_in "caught up" "$OUT" "sync says the vault may write again"
 expect_rc 0 "the later entry is back" -- pl show "$AFTER_BACKUP"
@@ -343,6 +347,9 @@ expect_rc 0 "A reads the agreement made with A" -- pl show "$AGR"
 expect_rc 0 "A countersigns" -- pl agreement sign "${AGR:0:12}" --date 2026-01-03
 expect_rc 1 "A countersigns twice" -- pl agreement sign "${AGR:0:12}"
 expect_in "already" "$ERR" "a second signature is refused"
+SIGN="$(pl log --type agreement.sign --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')"
+expect_rc 1 "a countersignature cannot be retracted" -- pl retract "$SIGN" --reason oops
+expect_in "cannot be amended or retracted" "$ERR" "the refusal says why"
 expect_rc 1 "a course over 4 months" -- pl agreement collaboration --subject "$SUBJ" \
   --start 2026-02-01 --planned-end 2026-06-02
 expect_in "at most 4 months" "$ERR" "the course cap is explained"

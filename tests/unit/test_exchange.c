@@ -4,6 +4,7 @@
  * as it was; forks are the one thing kept. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -411,6 +412,39 @@ int main(void)
         vault_close(w1);
         vault_close(w2);
         vault_close(lv);
+    }
+
+    /* Consent across feeds: a grant written on a laptop whose clock runs 30 days fast does
+     * not outlive the coordinator's later withdrawal of it. */
+    {
+        uint8_t rnd[PL_PSEUDONYM_RANDOM_BYTES];
+        char subj[PL_PSEUDONYM_LEN + 1];
+        randombytes_buf(rnd, sizeof rnd);
+        fmt_pseudonym_make(rnd, subj);
+        static const uint8_t gbody[] = "{}";
+        pl_append_req req = {.type = "consent.grant", .subject = subj,
+                             .meta = "date=2026-01-01\nmethod=written\n"
+                                     "scopes=peer-support,record-keeping\n",
+                             .body = gbody, .body_len = 2,
+                             .time_ms = (int64_t)time(NULL) * 1000 + 30LL * 86400 * 1000};
+        pl_entry g, w;
+        pl_vault *gc = make("guideC");
+        pl_identity gcid;
+        add_and_join(c, gc, 1u << 1);
+        vault_identity(gc, &gcid);
+        CHECK_EQ_INT(vault_append(gc, &req, &g, &err), PL_OK);
+        CHECK_EQ_INT(vault_export(gc, gcid.sign_pk, 1, 0, &raw, &rawn, &xi, &err), PL_OK);
+        CHECK_EQ_INT(vault_import(c, raw, rawn, &r, &err), PL_OK);
+        vault_close(gc);
+        free(raw);
+        CHECK_EQ_INT(vault_consent_check(c, subj, PL_SCOPE_SESSION, "2026-02-01", &err), PL_OK);
+        CHECK_EQ_INT(vault_consent_withdraw(c, subj, PL_SCOPE_PEER_SUPPORT, "2026-02-02",
+                                            "asked to stop", &w, &err),
+                     PL_OK);
+        CHECK(w.h.time_ms < g.h.time_ms);
+        CHECK_EQ_INT(vault_consent_check(c, subj, PL_SCOPE_SESSION, "2026-02-03", &err),
+                     PL_E_CONSENT);
+        CHECK(strstr(err.msg, "withdrew") != NULL);
     }
 
     /* The guides' vaults verify: membership is a view over the organisation's entries. */
