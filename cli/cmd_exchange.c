@@ -218,14 +218,16 @@ static int sync_print(const cli_ctx *ctx, const pl_sync_report *r)
 {
     if (ctx->json)
         return cli_print_json(json_pack(
-            "{s:i, s:I, s:i, s:i, s:I, s:I, s:i, s:i, s:i, s:i, s:I, s:b}", "bundles_written",
+            "{s:i, s:I, s:i, s:i, s:I, s:I, s:i, s:i, s:i, s:i, s:I, s:b, s:b, s:b}",
+            "bundles_written",
             (int)r->bundles_written, "entries_exported", (json_int_t)r->entries_exported,
             "invites_written", (int)r->invites_written, "bundles_imported",
             (int)r->bundles_imported, "entries_added", (json_int_t)r->entries_added, "forks",
             (json_int_t)r->forks, "keys_taken", (int)r->keys_taken, "bundles_refused",
             (int)r->bundles_refused, "bundles_waiting", (int)r->bundles_waiting,
             "bundles_unreadable", (int)r->bundles_unreadable, "entries_cut",
-            (json_int_t)r->entries_cut, "waiting", r->waiting));
+            (json_int_t)r->entries_cut, "waiting", r->waiting, "restore_settled",
+            r->restore_settled, "restore_waiting", r->restore_waiting));
     printf("Received %llu new entr%s from %u bundle%s; sent %llu in %u bundle%s",
            (unsigned long long)r->entries_added, r->entries_added == 1 ? "y" : "ies",
            r->bundles_imported, r->bundles_imported == 1 ? "" : "s",

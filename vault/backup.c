@@ -184,9 +184,20 @@ pl_status vault_restore(const char *file, const char *dir, pl_err *err)
                                             "cut short (%s)", file, fmt_status_str(fs));
     }
     if ((st = vault_prepare_dir(dir, err)) == PL_OK &&
-        (st = write_new(dir, "vault.db", db, ndb, err)) == PL_OK &&
-        (st = write_new(dir, "keyslots", ks, nks, err)) == PL_OK)
-        st = pl_fsync_dir(dir, err);
+        (st = write_new(dir, "vault.db", db, ndb, err)) == PL_OK) {
+        if ((st = write_new(dir, "keyslots", ks, nks, err)) == PL_OK) {
+            st = pl_fsync_dir(dir, err);
+        } else {
+            /* half a vault helps nobody, and would stop the next restore here */
+            static const char *const names[] = {"vault.db", "keyslots"};
+            for (size_t i = 0; i < 2; i++) {
+                char *p = pl_path(dir, names[i]);
+                if (p)
+                    (void)unlink(p);
+                free(p);
+            }
+        }
+    }
     free(in);
     return st;
 }

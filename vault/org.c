@@ -231,7 +231,8 @@ static int collect_key(void *ctx, const pl_entry *e)
     keys_ctx *k = ctx;
     char role[16], hex[2 * PL_BOX_PK_BYTES + 1], ep[12] = "1";
     pl_org *o = k->org;
-    if (e->h.nrefs < 1 || sodium_memcmp(e->h.refs[0], k->genesis, PL_ID_BYTES) != 0 ||
+    if (strcmp(e->h.type, "key.rotate") != 0 || e->h.nrefs < 1 ||
+        sodium_memcmp(e->h.refs[0], k->genesis, PL_ID_BYTES) != 0 ||
         sodium_memcmp(e->h.feed, o->coordinator, PL_SIGN_PK_BYTES) != 0 ||
         fmt_meta_get(e->h.meta, e->h.meta_len, "key", role, sizeof role) != 0 ||
         fmt_meta_get(e->h.meta, e->h.meta_len, "pk", hex, sizeof hex) != 0 ||
@@ -385,7 +386,8 @@ static int collect_member(void *ctx, const pl_entry *e)
     char roles[96], from[24], bad[32];
     pl_org_member mem;
     memset(&mem, 0, sizeof mem);
-    if (e->h.nrefs < 1 || sodium_memcmp(e->h.refs[0], o->id, PL_ID_BYTES) != 0 ||
+    if (strcmp(e->h.type, "member.add") != 0 || e->h.nrefs < 1 ||
+        sodium_memcmp(e->h.refs[0], o->id, PL_ID_BYTES) != 0 ||
         sodium_memcmp(e->h.feed, o->coordinator, PL_SIGN_PK_BYTES) != 0 || !entry_authentic(e) ||
         meta_key(&e->h, "member", mem.id.sign_pk) != 0 ||
         meta_key(&e->h, "box", mem.id.box_pk) != 0 ||
@@ -419,7 +421,8 @@ static int collect_remove(void *ctx, const pl_entry *e)
     pl_org *o = m->org;
     uint8_t feed[PL_SIGN_PK_BYTES];
     char until[24];
-    if (e->h.nrefs < 1 || sodium_memcmp(e->h.refs[0], o->id, PL_ID_BYTES) != 0 ||
+    if (strcmp(e->h.type, "member.remove") != 0 || e->h.nrefs < 1 ||
+        sodium_memcmp(e->h.refs[0], o->id, PL_ID_BYTES) != 0 ||
         sodium_memcmp(e->h.feed, o->coordinator, PL_SIGN_PK_BYTES) != 0 ||
         meta_key(&e->h, "member", feed) != 0 ||
         fmt_meta_get(e->h.meta, e->h.meta_len, "until_seq", until, sizeof until) != 0)

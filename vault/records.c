@@ -607,6 +607,11 @@ static pl_status load_consent(pl_vault *v, const char *subject, consent_event **
         if ((st = feed_row_entry(q, 0, e, err)) != PL_OK)
             break;
         char why[240];
+        /* The row's columns chose it; its signed header must say the same. */
+        if (strcmp(e->h.subject, subject) != 0 ||
+            (strcmp(e->h.type, "consent.grant") && strcmp(e->h.type, "consent.withdraw") &&
+             strcmp(e->h.type, "amend") && strcmp(e->h.type, "retract")))
+            continue;
         if (sodium_memcmp(e->h.feed, v->id.sign_pk, PL_SIGN_PK_BYTES) != 0 &&
             (!org || org_may_write(v, org, &e->h, why, sizeof why) != 0 || !entry_authentic(e)))
             continue;
