@@ -181,20 +181,10 @@ static json_t *load_json_file(const char *path)
     return j;
 }
 
-/* Hex digits of a fingerprint as typed (spaces allowed), lower-cased; -1 when not one. */
+/* A fingerprint as typed (spaces allowed), lower-cased; -1 when not one. */
 static int fingerprint_arg(const char *in, char out[PL_FINGERPRINT_HEX + 1])
 {
-    size_t k = 0;
-    for (const char *p = in; *p; p++) {
-        if (*p == ' ' || *p == '-')
-            continue;
-        char c = (char)(*p >= 'A' && *p <= 'F' ? *p + 32 : *p);
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) || k == PL_FINGERPRINT_HEX)
-            return -1;
-        out[k++] = c;
-    }
-    out[k] = '\0';
-    return k == PL_FINGERPRINT_HEX ? 0 : -1;
+    return fmt_fingerprint_parse(in, PL_FINGERPRINT_BYTES, out);
 }
 
 static int member_remove(cli_ctx *ctx, int argc, char **argv)

@@ -639,17 +639,7 @@ int cmd_retract(cli_ctx *ctx, int argc, char **argv)
 /* A fingerprint option as typed (spaces allowed) into out; -1 when it is not one. */
 static int fp_arg(const char *in, char out[PL_FINGERPRINT_HEX + 1])
 {
-    size_t k = 0;
-    for (const char *p = in; *p; p++) {
-        if (*p == ' ' || *p == '-')
-            continue;
-        char c = (char)tolower((unsigned char)*p);
-        if (!isxdigit((unsigned char)c) || k == PL_FINGERPRINT_HEX)
-            return -1;
-        out[k++] = c;
-    }
-    out[k] = '\0';
-    return k == PL_FINGERPRINT_HEX ? 0 : -1;
+    return fmt_fingerprint_parse(in, PL_FINGERPRINT_BYTES, out);
 }
 
 /* "word" must be argv[0]; prints help for --help. 0 to go on, else the exit code + 1. */

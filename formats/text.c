@@ -157,3 +157,20 @@ int fmt_name_valid(const char *s, size_t n)
     }
     return 1;
 }
+
+int fmt_fingerprint_parse(const char *in, size_t nbytes, char *out)
+{
+    size_t k = 0;
+    for (; *in; in++) {
+        char c = *in;
+        if (c == ' ' || c == '-' || c == ':')
+            continue;
+        if (c >= 'A' && c <= 'F')
+            c = (char)(c - 'A' + 'a');
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) || k == 2 * nbytes)
+            return -1;
+        out[k++] = c;
+    }
+    out[k] = '\0';
+    return k == 2 * nbytes ? 0 : -1;
+}

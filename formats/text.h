@@ -36,6 +36,9 @@ PL_WUR int fmt_recovery_normalize(const char *in, size_t n, char out[PL_RECOVERY
  * (C0, DEL, C1), no line or paragraph separators and no bidirectional controls, which could
  * forge or hide what is printed next to it (e.g. a fingerprint). */
 int fmt_name_valid(const char *s, size_t n);
+/* A fingerprint as a person types it (spaces, '-' and ':' between digits allowed, any case)
+ * into out: 2 * nbytes lowercase hex digits. 0, or -1 when it is not one. */
+int fmt_fingerprint_parse(const char *in, size_t nbytes, char *out);
 /* 1 when s is a real calendar date "YYYY-MM-DD" between 1900 and 9999. */
 int fmt_date_valid(const char *s);
 

@@ -148,16 +148,7 @@ static pl_status write_new(const char *dir, const char *name, const uint8_t *p, 
     if (fd < 0) {
         st = pl_fail(err, PL_E_IO, "cannot create %s: %s", path, strerror(errno));
     } else {
-        size_t done = 0;
-        while (done < n) {
-            ssize_t k = write(fd, p + done, n - done);
-            if (k < 0 && errno == EINTR)
-                continue;
-            if (k <= 0)
-                break;
-            done += (size_t)k;
-        }
-        if (done != n || fsync(fd) != 0)
+        if (pl_write_all(fd, p, n) != 0 || fsync(fd) != 0)
             st = pl_fail(err, PL_E_IO, "cannot write %s: %s", path, strerror(errno));
         if (close(fd) != 0 && st == PL_OK)
             st = pl_fail(err, PL_E_IO, "cannot write %s: %s", path, strerror(errno));

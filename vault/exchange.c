@@ -718,24 +718,6 @@ static pl_status keep_invitation(pl_vault *v, const char *org_hex, const uint8_t
     return vault_commit(v, err);
 }
 
-/* "abcd ef01-…" -> "abcdef01…": spaces and dashes dropped, hex lower-cased. */
-static int normalise_fp(const char *in, char out[PL_FINGERPRINT_HEX + 1])
-{
-    size_t n = 0;
-    for (; *in; in++) {
-        char c = *in;
-        if (c == ' ' || c == '-' || c == ':')
-            continue;
-        if (c >= 'A' && c <= 'F')
-            c = (char)(c - 'A' + 'a');
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) || n == PL_FINGERPRINT_HEX)
-            return -1;
-        out[n++] = c;
-    }
-    out[n] = '\0';
-    return n == PL_FINGERPRINT_HEX ? 0 : -1;
-}
-
 pl_status vault_join(pl_vault *v, const uint8_t *in, size_t n, const char *expect_org,
                      pl_err *err)
 {
@@ -743,7 +725,7 @@ pl_status vault_join(pl_vault *v, const uint8_t *in, size_t n, const char *expec
     char want[PL_FINGERPRINT_HEX + 1], fp[PL_FINGERPRINT_HEX + 1], hex[PL_ID_HEX + 1];
     uint8_t have[PL_ID_BYTES];
     pl_status st;
-    if (!expect_org || normalise_fp(expect_org, want) != 0)
+    if (!expect_org || fmt_fingerprint_parse(expect_org, PL_FINGERPRINT_BYTES, want) != 0)
         return pl_fail(err, PL_E_INVALID, "give the organisation's fingerprint (32 hex digits, "
                                           "as 'peerlog org show' prints it on the coordinator's "
                                           "laptop) with --expect-org");

@@ -56,20 +56,6 @@ pl_status pl_file_read(const char *path, size_t max, uint8_t **out, size_t *len,
     return PL_OK;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 pl_status pl_file_write_atomic(const char *path, const uint8_t *p, size_t n, pl_err *err)
 {
     /* A temporary name beside the target, unique to this call, then fsync and rename: a
@@ -101,7 +87,7 @@ pl_status pl_file_write_atomic(const char *path, const uint8_t *p, size_t n, pl_
         st = pl_fail(err, PL_E_IO, "cannot create a file beside %s: %s", path, strerror(errno));
         goto out;
     }
-    if (write_all(fd, p, n) != 0 || (pl_io_fault && pl_io_fault("fsync")) || fsync(fd) != 0) {
+    if (pl_write_all(fd, p, n) != 0 || (pl_io_fault && pl_io_fault("fsync")) || fsync(fd) != 0) {
         st = pl_fail(err, PL_E_IO, "cannot write %s: %s", path, strerror(errno));
         close(fd);
         (void)unlink(tmp);

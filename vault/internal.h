@@ -78,6 +78,9 @@ PL_WUR pl_status keys_make_slot(uint8_t kind, const pl_kdf_params *kdf, const ui
 PL_WUR pl_status keys_open_kind(const pl_keyslots *ks, uint8_t kind, const uint8_t *secret,
                                 size_t n, uint8_t *master, pl_err *err);
 char *pl_path(const char *dir, const char *name); /* malloc'd dir/name, NULL on OOM */
+/* Writes all of p[n] to fd (retrying short writes and EINTR); -1 on failure (errno set).
+ * The "write" fault of pl_io_fault applies. */
+int pl_write_all(int fd, const uint8_t *p, size_t n);
 PL_WUR pl_status pl_fsync_dir(const char *dir, pl_err *err);
 
 /* store.c */

@@ -122,7 +122,7 @@ pl_status keys_read(const char *dir, pl_keyslots *ks, pl_err *err)
     return PL_OK;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
+int pl_write_all(int fd, const uint8_t *p, size_t n)
 {
     while (n > 0) {
         if (fault("write"))
@@ -158,7 +158,7 @@ pl_status keys_write(const char *dir, const pl_keyslots *ks, pl_err *err)
         st = pl_fail(err, PL_E_IO, "cannot create %s: %s", tmp, strerror(errno));
         goto out;
     }
-    if (write_all(fd, buf, n) != 0 || fault("fsync") || fsync(fd) != 0) {
+    if (pl_write_all(fd, buf, n) != 0 || fault("fsync") || fsync(fd) != 0) {
         st = pl_fail(err, PL_E_IO, "cannot write %s: %s", tmp, strerror(errno));
         close(fd);
         (void)unlink(tmp);
