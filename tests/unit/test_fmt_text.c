@@ -256,5 +256,15 @@ int main(void)
     test_pseudonym();
     test_recovery();
     test_dates();
+    /* Fingerprints as people type them: groups, dashes, colons, either case. */
+    {
+        char fp[2 * 16 + 1];
+        CHECK_EQ_INT(fmt_fingerprint_parse("8011 44C8 8e14-6bed:212b fc8f 0c00 4f0c", 16, fp), 0);
+        CHECK_STR(fp, "801144c88e146bed212bfc8f0c004f0c");
+        CHECK_EQ_INT(fmt_fingerprint_parse("801144c88e146bed212bfc8f0c004f0", 16, fp), -1);
+        CHECK_EQ_INT(fmt_fingerprint_parse("801144c88e146bed212bfc8f0c004f0c0", 16, fp), -1);
+        CHECK_EQ_INT(fmt_fingerprint_parse("801144c88e146bed212bfc8f0c004f0g", 16, fp), -1);
+        CHECK_EQ_INT(fmt_fingerprint_parse("", 16, fp), -1);
+    }
     return check_done("test_fmt_text");
 }
