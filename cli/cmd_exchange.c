@@ -409,9 +409,8 @@ int cmd_join(cli_ctx *ctx, int argc, char **argv)
             char roles[96] = "";
             if (m)
                 pl_roles_format(m->roles, roles, sizeof roles);
-            printf("Joined %s (fingerprint checked) as %s\n", o->name[0] ? o->name : "the "
-                                                                                      "organisation",
-                   roles[0] ? roles : "a member");
+            printf("Joined %s (fingerprint checked) as %s\n",
+                   o->name[0] ? o->name : "the organisation", roles[0] ? roles : "a member");
         } else {
             printf("Joined: the fingerprint matches; the organisation's entries have not "
                    "arrived yet\n");

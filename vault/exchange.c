@@ -659,7 +659,8 @@ pl_status vault_invite(pl_vault *v, const uint8_t member[PL_SIGN_PK_BYTES],
         return pl_fail(err, PL_E_NOMEM, "out of memory");
     pl_status st = vault_org(v, o, err);
     const pl_org_member *m = st == PL_OK ? org_member(o, member) : NULL;
-    if (st == PL_OK && !(org_member(o, v->id.sign_pk) && (org_member(o, v->id.sign_pk)->roles & 1u)))
+    const pl_org_member *me = st == PL_OK ? org_member(o, v->id.sign_pk) : NULL;
+    if (st == PL_OK && !(me && (me->roles & 1u) && !me->removed))
         st = pl_fail(err, PL_E_ACCESS, "only a coordinator invites members");
     else if (st == PL_OK && !m)
         st = pl_fail(err, PL_E_NOTFOUND, "that identity is not a member yet: 'peerlog member "

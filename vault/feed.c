@@ -356,10 +356,10 @@ pl_status vault_log(pl_vault *v, const pl_filter *f, pl_entry_cb cb, void *ctx, 
     "SELECT " ENTRY_COLS " FROM entries e WHERE " first                                       \
     " AND (?1 IS NULL OR e.type = ?1) AND (?2 IS NULL OR e.subject = ?2)"                     \
     " AND (?3 IS NULL OR e.date >= ?3)"
-    const char *sql = f && f->type      ? LOG_SQL("e.type = ?1") " ORDER BY +e.time_ms, e.feed, e.seq"
-                      : f && f->subject ? LOG_SQL("e.subject = ?2")
-                                          " ORDER BY +e.time_ms, e.feed, e.seq"
-                                        : LOG_SQL("1") " ORDER BY e.time_ms, e.feed, e.seq";
+    const char *sql = f && f->type    ? LOG_SQL("e.type = ?1") " ORDER BY +e.time_ms, e.feed, e.seq"
+                    : f && f->subject ? LOG_SQL("e.subject = ?2")
+                                        " ORDER BY +e.time_ms, e.feed, e.seq"
+                                      : LOG_SQL("1") " ORDER BY e.time_ms, e.feed, e.seq";
 #undef LOG_SQL
     int rc = sqlite3_prepare_v2(v->db, sql,
                                 -1, &q, NULL);

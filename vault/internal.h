@@ -37,7 +37,7 @@ typedef struct {
     uint8_t held_sk[PL_HELD_MAX][PL_BOX_SK_BYTES];
     unsigned nheld;
     uint8_t held_kek[PL_KEY_BYTES];
-    uint8_t exchange[PL_KEY_BYTES]; /* the organisation exchange key while a bundle is made or read */
+    uint8_t exchange[PL_KEY_BYTES]; /* the exchange key while a bundle is made or read */
     uint8_t invited_sk[PL_BOX_SK_BYTES]; /* the member key an invitation carries, while read */
 } pl_vault_secrets;
 
