@@ -154,40 +154,69 @@ int cmd_log(cli_ctx *ctx, int argc, char **argv)
 
 /* ---- show ----------------------------------------------------------------------------- */
 
+/* Prints text from a body (another member may have written it) with every control
+ * character and bidirectional mark shown as U+FFFD: a body cannot drive the terminal or
+ * disguise what is printed around it. Newlines and tabs are the caller's to handle. */
+static void print_safe(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        size_t bad = s[i] == '\t' ? 0 : fmt_text_unsafe_at(s + i, n - i);
+        if (bad) {
+            fputs("\xef\xbf\xbd", stdout);
+            i += bad;
+        } else {
+            putchar(s[i]);
+            i++;
+        }
+    }
+}
+
+static void print_safe_str(const char *s)
+{
+    print_safe(s, strlen(s));
+}
+
 /* Prints a body's fields as "key: value" lines, text fields indented. */
 static void print_body(const json_t *body)
 {
     const char *key;
     json_t *val;
     json_object_foreach((json_t *)body, key, val) {
+        fputs("  ", stdout);
+        print_safe_str(key);
         if (json_is_string(val)) {
             const char *s = json_string_value(val);
             if (strchr(s, '\n')) {
-                printf("  %s:\n", key);
+                fputs(":\n", stdout);
                 for (const char *p = s; *p;) {
                     const char *nl = strchr(p, '\n');
                     size_t n = nl ? (size_t)(nl - p) : strlen(p);
-                    printf("    %.*s\n", (int)n, p);
+                    fputs("    ", stdout);
+                    print_safe(p, n);
+                    putchar('\n');
                     p += n + (nl ? 1 : 0);
                 }
             } else {
-                printf("  %s: %s\n", key, s);
+                fputs(": ", stdout);
+                print_safe_str(s);
+                putchar('\n');
             }
         } else if (json_is_array(val)) {
             size_t i;
             json_t *x;
-            printf("  %s:", key);
+            putchar(':');
             json_array_foreach(val, i, x) {
-                printf("%s%s", i ? ", " : " ",
-                       json_is_string(x) ? json_string_value(x) : "?");
+                fputs(i ? ", " : " ", stdout);
+                print_safe_str(json_is_string(x) ? json_string_value(x) : "?");
             }
             putchar('\n');
         } else if (json_is_integer(val)) {
-            printf("  %s: %lld\n", key, (long long)json_integer_value(val));
+            printf(": %lld\n", (long long)json_integer_value(val));
         } else {
-            /* other JSON (a schema may allow it later): straight to stdout, no heap copy */
-            printf("  %s: ", key);
-            if (json_dumpf(val, stdout, JSON_COMPACT | JSON_ENCODE_ANY) != 0)
+            /* other JSON (a schema may allow it later): straight to stdout, no heap copy;
+             * jansson escapes control characters */
+            fputs(": ", stdout);
+            if (json_dumpf(val, stdout, JSON_COMPACT | JSON_ENCODE_ANY | JSON_ENSURE_ASCII) != 0)
                 fputc('?', stdout);
             putchar('\n');
         }

@@ -133,28 +133,36 @@ int fmt_date_valid(const char *s)
     return !(m == 2 && d == 29 && !leap);
 }
 
-int fmt_name_valid(const char *s, size_t n)
+size_t fmt_text_unsafe_at(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] < 0x20 || p[i] == 0x7f)
-            return 0;
-        /* C1 controls U+0080..U+009F: C2 80..C2 9F */
-        if (p[i] == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)
-            return 0;
-        /* U+061C arabic letter mark: D8 9C */
-        if (p[i] == 0xd8 && i + 1 < n && p[i + 1] == 0x9c)
-            return 0;
-        if (p[i] == 0xe2 && i + 2 < n) {
-            unsigned b = p[i + 1], c = p[i + 2];
-            /* U+200E/F marks, U+2028/9 separators, U+202A..E embeddings and overrides */
-            if (b == 0x80 && (c == 0x8e || c == 0x8f || (c >= 0xa8 && c <= 0xae)))
-                return 0;
-            /* U+2066..U+2069 isolates */
-            if (b == 0x81 && c >= 0xa6 && c <= 0xa9)
-                return 0;
-        }
+    if (n == 0)
+        return 0;
+    if (p[0] < 0x20 || p[0] == 0x7f)
+        return 1;
+    /* C1 controls U+0080..U+009F: C2 80..C2 9F */
+    if (p[0] == 0xc2 && n > 1 && p[1] >= 0x80 && p[1] <= 0x9f)
+        return 2;
+    /* U+061C arabic letter mark: D8 9C */
+    if (p[0] == 0xd8 && n > 1 && p[1] == 0x9c)
+        return 2;
+    if (p[0] == 0xe2 && n > 2) {
+        unsigned b = p[1], c = p[2];
+        /* U+200E/F marks, U+2028/9 separators, U+202A..E embeddings and overrides */
+        if (b == 0x80 && (c == 0x8e || c == 0x8f || (c >= 0xa8 && c <= 0xae)))
+            return 3;
+        /* U+2066..U+2069 isolates */
+        if (b == 0x81 && c >= 0xa6 && c <= 0xa9)
+            return 3;
     }
+    return 0;
+}
+
+int fmt_name_valid(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fmt_text_unsafe_at(s + i, n - i))
+            return 0;
     return 1;
 }
 

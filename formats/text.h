@@ -36,6 +36,9 @@ PL_WUR int fmt_recovery_normalize(const char *in, size_t n, char out[PL_RECOVERY
  * (C0, DEL, C1), no line or paragraph separators and no bidirectional controls, which could
  * forge or hide what is printed next to it (e.g. a fingerprint). */
 int fmt_name_valid(const char *s, size_t n);
+/* The length of a control character, C1 control or bidirectional/separator mark starting at
+ * s[0] (of n bytes), 0 when s starts with safe text: what a terminal must not be sent. */
+size_t fmt_text_unsafe_at(const char *s, size_t n);
 /* A fingerprint as a person types it (spaces, '-' and ':' between digits allowed, any case)
  * into out: 2 * nbytes lowercase hex digits. 0, or -1 when it is not one. */
 int fmt_fingerprint_parse(const char *in, size_t nbytes, char *out);

@@ -388,4 +388,21 @@ as sup
 expect_rc 0 "the supervisor reads it" -- pl show "$SUPV" --json
 expect_in "MARKER-SUPERVISION" "$OUT" "supervision note"
 
+# A body another member wrote cannot drive the supervisor's terminal.
+as guideA
+printf 'clear\033[2J\033]0;pwned\007 and \342\200\256reversed\nline two\n' > "$T/evil-note"
+expect_rc 0 "A writes a note with terminal controls" -- pl session add --subject "$SUBJ" \
+  --date 2026-03-01 --minutes 10 --kind one-to-one --note-file "$T/evil-note" --json
+EVIL="$(json 'j["entry"]')"
+expect_rc 0 "A syncs it" -- pl sync "$S"
+as sup
+expect_rc 0 "supervisor syncs" -- pl sync "$S"
+"$PEERLOG" --vault "$V" --passphrase-file "$PASS" show "$EVIL" > "$T/shown" 2>&1
+CHECKS=$((CHECKS + 1))
+if grep -q "$(printf '\033')" "$T/shown" || grep -q "$(printf '\342\200\256')" "$T/shown"; then
+  fail "control characters reached the terminal: $(od -c "$T/shown" | head -5)"
+fi
+expect_in "line two" "$(cat "$T/shown")" "the rest of the note is shown"
+expect_in "$(printf '\357\277\275')" "$(cat "$T/shown")" "controls are shown as U+FFFD"
+
 done_tests
