@@ -18,6 +18,7 @@ typedef struct {
     uint64_t first, last;
     char id8[9];
     int named; /* the name parsed as <first>-<last>-<id8>.bundle */
+    int coordinator; /* a file of the coordinator's feed: imported first */
     int done;
     pl_status st;
     char msg[PL_ERR_MSG_MAX];
@@ -138,15 +139,11 @@ static pl_status list_bundles(const char *feeds, sync_file **out, size_t *n, pl_
 
 /* The coordinator's feed sorts first: its organisation entries (a member added, a removal)
  * decide how the other feeds' entries are judged. */
-static uint8_t first_feed[PL_SIGN_PK_BYTES];
-
 static int by_order(const void *a, const void *b)
 {
     const sync_file *x = a, *y = b;
-    int xf = !memcmp(x->feed, first_feed, PL_SIGN_PK_BYTES),
-        yf = !memcmp(y->feed, first_feed, PL_SIGN_PK_BYTES);
-    if (xf != yf)
-        return xf ? -1 : 1;
+    if (x->coordinator != y->coordinator)
+        return x->coordinator ? -1 : 1;
     int c = memcmp(x->feed, y->feed, PL_SIGN_PK_BYTES);
     if (c)
         return c;
@@ -343,9 +340,10 @@ pl_status vault_sync(pl_vault *v, const char *dir, unsigned flags, pl_sync_cb cb
      * entry could reuse their sequence numbers. */
     if ((st = list_bundles(feeds, &files, &n, err)) != PL_OK)
         goto out;
-    memset(first_feed, 0, sizeof first_feed);
     if (vault_org(v, o, &ignore) == PL_OK)
-        memcpy(first_feed, o->coordinator, PL_SIGN_PK_BYTES);
+        for (size_t i = 0; i < n; i++)
+            files[i].coordinator =
+                !sodium_memcmp(files[i].feed, o->coordinator, PL_SIGN_PK_BYTES);
     if (n)
         qsort(files, n, sizeof *files, by_order);
     if ((st = import_all(v, files, n, cb, ctx, rep, err)) != PL_OK)
