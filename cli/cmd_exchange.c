@@ -16,43 +16,24 @@ static int resolve_feed(pl_vault *v, const char *arg, uint8_t feed[PL_SIGN_PK_BY
                         pl_err *err, pl_status *st)
 {
     char hex[2 * PL_SIGN_PK_BYTES + 1];
-    size_t k = 0, bin = 0;
-    for (const char *p = arg; *p; p++) {
-        if (*p == ' ' || *p == '-')
-            continue;
-        if (k == sizeof hex - 1) {
-            k = 0;
-            break;
-        }
-        hex[k++] = (char)(*p >= 'A' && *p <= 'F' ? *p + 32 : *p);
-    }
-    hex[k] = '\0';
-    if (k == 2 * PL_SIGN_PK_BYTES &&
-        sodium_hex2bin(feed, PL_SIGN_PK_BYTES, hex, k, NULL, &bin, NULL) == 0 &&
-        bin == PL_SIGN_PK_BYTES)
-        return 0;
-    if (k != PL_FINGERPRINT_HEX) {
+    size_t bin = 0;
+    if (fmt_fingerprint_parse(arg, PL_SIGN_PK_BYTES, hex) == 0)
+        return sodium_hex2bin(feed, PL_SIGN_PK_BYTES, hex, strlen(hex), NULL, &bin, NULL);
+    if (fmt_fingerprint_parse(arg, PL_FINGERPRINT_BYTES, hex) != 0) {
         *st = pl_fail(err, PL_E_INVALID, "--feed takes a member's fingerprint (32 hex digits, "
                                          "see 'peerlog org show') or a feed's 64 hex digits");
         return -1;
     }
     pl_org *o = calloc(1, sizeof *o);
-    if (!o || (*st = vault_org(v, o, err)) != PL_OK) {
-        if (!o)
-            *st = pl_fail(err, PL_E_NOMEM, "out of memory");
-        free(o);
-        return -1;
-    }
-    for (unsigned i = 0; i < o->nmembers; i++)
-        if (!strcmp(o->members[i].id.fingerprint, hex)) {
-            memcpy(feed, o->members[i].id.sign_pk, PL_SIGN_PK_BYTES);
-            free(o);
-            return 0;
-        }
+    *st = o ? vault_org(v, o, err) : pl_fail(err, PL_E_NOMEM, "out of memory");
+    const pl_org_member *m = *st == PL_OK ? pl_org_find(o, hex) : NULL;
+    if (m)
+        memcpy(feed, m->id.sign_pk, PL_SIGN_PK_BYTES);
+    else if (*st == PL_OK)
+        *st = pl_fail(err, PL_E_NOTFOUND, "no member has fingerprint %s (see 'peerlog org "
+                                          "show')", hex);
     free(o);
-    *st = pl_fail(err, PL_E_NOTFOUND, "no member has fingerprint %s (see 'peerlog org show')",
-                  hex);
-    return -1;
+    return m ? 0 : -1;
 }
 
 int cmd_export(cli_ctx *ctx, int argc, char **argv)

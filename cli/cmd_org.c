@@ -181,12 +181,6 @@ static json_t *load_json_file(const char *path)
     return j;
 }
 
-/* A fingerprint as typed (spaces allowed), lower-cased; -1 when not one. */
-static int fingerprint_arg(const char *in, char out[PL_FINGERPRINT_HEX + 1])
-{
-    return fmt_fingerprint_parse(in, PL_FINGERPRINT_BYTES, out);
-}
-
 static int member_remove(cli_ctx *ctx, int argc, char **argv)
 {
     const char *reason = NULL;
@@ -213,7 +207,7 @@ static int member_remove(cli_ctx *ctx, int argc, char **argv)
     if (rc)
         return rc < 0 ? EXIT_USAGE : cli_finish_stdout();
     char want[PL_FINGERPRINT_HEX + 1];
-    if (npos != 1 || fingerprint_arg(pos[0], want) != 0)
+    if (npos != 1 || fmt_fingerprint_parse(pos[0], PL_FINGERPRINT_BYTES, want) != 0)
         return cli_usage_error(&cmd, "name the member by fingerprint (32 hex digits, see "
                                      "'peerlog org show')");
     if (!reason || !*reason)
@@ -224,10 +218,7 @@ static int member_remove(cli_ctx *ctx, int argc, char **argv)
     pl_err err = {{0}};
     pl_org *o = calloc(1, sizeof *o);
     pl_status st = o ? vault_org(v, o, &err) : pl_fail(&err, PL_E_NOMEM, "out of memory");
-    const pl_org_member *m = NULL;
-    for (unsigned i = 0; st == PL_OK && i < o->nmembers; i++)
-        if (!strcmp(o->members[i].id.fingerprint, want))
-            m = &o->members[i];
+    const pl_org_member *m = st == PL_OK ? pl_org_find(o, want) : NULL;
     if (st == PL_OK && !m)
         st = pl_fail(&err, PL_E_NOTFOUND, "no member has fingerprint %s (see 'peerlog org "
                                           "show')", want);
@@ -313,7 +304,7 @@ int cmd_member(cli_ctx *ctx, int argc, char **argv)
     if (!role)
         return cli_usage_error(&cmd, "give the member's role with --role");
     char want[PL_FINGERPRINT_HEX + 1];
-    if (expect && fingerprint_arg(expect, want) != 0)
+    if (expect && fmt_fingerprint_parse(expect, PL_FINGERPRINT_BYTES, want) != 0)
         return cli_usage_error(&cmd, "--expect-fingerprint must be 32 hex digits");
     if (!expect && !cli_have_tty())
         return cli_usage_error(&cmd, "no terminal to confirm the fingerprint on; give "

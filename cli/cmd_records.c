@@ -636,12 +636,6 @@ int cmd_retract(cli_ctx *ctx, int argc, char **argv)
 
 /* ---- organisation records: match, agreements, supervision, course close ------------------- */
 
-/* A fingerprint option as typed (spaces allowed) into out; -1 when it is not one. */
-static int fp_arg(const char *in, char out[PL_FINGERPRINT_HEX + 1])
-{
-    return fmt_fingerprint_parse(in, PL_FINGERPRINT_BYTES, out);
-}
-
 /* "word" must be argv[0]; prints help for --help. 0 to go on, else the exit code + 1. */
 static int expect_word(const cli_command *cmd, int argc, char **argv, const char *word)
 {
@@ -679,7 +673,7 @@ int cmd_match(cli_ctx *ctx, int argc, char **argv)
     char subj[PL_SUBJECT_MAX + 1], fp[PL_FINGERPRINT_HEX + 1], d[PL_DATE_LEN + 1];
     if (!subject || subject_arg(subject, subj) != 0 || !strcmp(subj, "new"))
         return cli_usage_error(&cmd, "--subject must be a pseudonym like B-7K3Q-9F2M");
-    if (!guide || fp_arg(guide, fp) != 0)
+    if (!guide || fmt_fingerprint_parse(guide, PL_FINGERPRINT_BYTES, fp) != 0)
         return cli_usage_error(&cmd, "--guide must be a guide's fingerprint (32 hex digits)");
     if ((rc = date_arg(&cmd, "date", date, d)) != EXIT_OK)
         return rc;
@@ -710,7 +704,7 @@ static int agreement_volunteer(cli_ctx *ctx, int argc, char **argv)
     if (rc)
         return rc < 0 ? EXIT_USAGE : cli_finish_stdout();
     char fp[PL_FINGERPRINT_HEX + 1], d[PL_DATE_LEN + 1], u[PL_DATE_LEN + 1];
-    if (!guide || fp_arg(guide, fp) != 0)
+    if (!guide || fmt_fingerprint_parse(guide, PL_FINGERPRINT_BYTES, fp) != 0)
         return cli_usage_error(&cmd, "--guide must be a guide's fingerprint (32 hex digits)");
     if ((rc = date_arg(&cmd, "date", date, d)) != EXIT_OK ||
         (until && (rc = date_arg(&cmd, "valid-until", until, u)) != EXIT_OK))
@@ -854,7 +848,7 @@ int cmd_supervision(cli_ctx *ctx, int argc, char **argv)
     int bad = !gl || (subjects && !sl);
     json_array_foreach(gl, i, x) {
         char fp[PL_FINGERPRINT_HEX + 1];
-        if (fp_arg(json_string_value(x), fp) != 0)
+        if (fmt_fingerprint_parse(json_string_value(x), PL_FINGERPRINT_BYTES, fp) != 0)
             bad = 1;
         else
             json_array_set_new(gl, i, json_string(fp));

@@ -45,21 +45,27 @@ static void derive_exchange(const uint8_t member_sk[PL_BOX_SK_BYTES],
 }
 
 /* Puts the exchange key of epoch into v->sec->exchange: derived from the member key when
- * this vault holds it, else taken from the invitation it joined with. */
+ * this vault holds it, else taken from the invitation it joined with. known: the
+ * organisation as the caller has read it already (NULL: read it here; not readable yet is
+ * fine). */
 static pl_status exchange_key(pl_vault *v, const uint8_t org[PL_ID_BYTES], uint32_t epoch,
-                              pl_err *err)
+                              const pl_org *known, pl_err *err)
 {
     if (epoch != EXCHANGE_EPOCH)
         return pl_fail(err, PL_E_INTEGRITY, "the bundle is encrypted with exchange key epoch "
                                             "%u, which this vault does not hold", epoch);
-    pl_org *o = calloc(1, sizeof *o);
-    if (!o)
-        return pl_fail(err, PL_E_NOMEM, "out of memory");
-    pl_err ignore;
     int j = -1;
-    if (vault_org(v, o, &ignore) == PL_OK)
-        j = feed_held_index(v, o->member_pk);
-    free(o);
+    if (known) {
+        j = feed_held_index(v, known->member_pk);
+    } else {
+        pl_org *o = calloc(1, sizeof *o);
+        pl_err ignore;
+        if (!o)
+            return pl_fail(err, PL_E_NOMEM, "out of memory");
+        if (vault_org(v, o, &ignore) == PL_OK)
+            j = feed_held_index(v, o->member_pk);
+        free(o);
+    }
     if (j >= 0) {
         derive_exchange(v->sec->held_sk[j], org, v->sec->exchange);
         return PL_OK;
@@ -227,7 +233,7 @@ pl_status vault_export(pl_vault *v, const uint8_t feed[PL_SIGN_PK_BYTES], uint64
                      (unsigned long long)since);
         goto out;
     }
-    if ((st = exchange_key(v, org, EXCHANGE_EPOCH, err)) != PL_OK)
+    if ((st = exchange_key(v, org, EXCHANGE_EPOCH, NULL, err)) != PL_OK)
         goto out;
     pl_bundle_entry *entries = malloc(n * sizeof *entries);
     if (!entries) {
@@ -581,13 +587,27 @@ pl_status vault_import(pl_vault *v, const uint8_t *in, size_t n, pl_import_repor
         return pl_fail(err, PL_E_INTEGRITY, "the bundle belongs to another organisation "
                                             "(fingerprint %.8s…): refused", fp);
     }
-    if ((st = exchange_key(v, org, info.epoch, err)) != PL_OK)
+    /* The organisation as this vault knows it before the import: it names the exchange key
+     * and decides which entries come after a removal's cut (formats/org.md §10.2). */
+    pl_org *pre = calloc(1, sizeof *pre);
+    pl_err ignore;
+    if (!pre)
+        return pl_fail(err, PL_E_NOMEM, "out of memory");
+    if (vault_org(v, pre, &ignore) != PL_OK) {
+        free(pre);
+        pre = NULL;
+    }
+    if ((st = exchange_key(v, org, info.epoch, pre, err)) != PL_OK) {
+        free(pre);
         return st;
+    }
     fs = fmt_bundle_decode(in, n, v->sec->exchange, &info, &list, &plain);
     sodium_memzero(v->sec->exchange, PL_KEY_BYTES);
-    if (fs != PL_FMT_OK)
+    if (fs != PL_FMT_OK) {
+        free(pre);
         return pl_fail(err, PL_E_INTEGRITY, "the bundle is damaged, truncated or altered (%s): "
                                             "refused, nothing imported", fmt_status_str(fs));
+    }
     items = calloc(info.count, sizeof *items);
     h = malloc(sizeof *h);
     o = calloc(1, sizeof *o);
@@ -597,21 +617,10 @@ pl_status vault_import(pl_vault *v, const uint8_t *in, size_t n, pl_import_repor
     }
     if ((st = check_bundle(org, &info, list, items, err)) != PL_OK)
         goto out;
-    /* The membership as this vault knows it now decides which entries come after a
-     * removal's cut (formats/org.md §10.2). */
-    pl_org *pre = calloc(1, sizeof *pre);
-    pl_err ignore;
-    if (pre && vault_org(v, pre, &ignore) != PL_OK) {
-        free(pre);
-        pre = NULL;
-    }
     unsigned held_before = v->sec->nheld;
-    if ((st = vault_begin(v, err)) != PL_OK) {
-        free(pre);
+    if ((st = vault_begin(v, err)) != PL_OK)
         goto out;
-    }
     st = store_bundle(v, pre, &info, list, h, items, rep, err);
-    free(pre);
     if (st == PL_OK) {
         st = vault_org(v, o, err);
         if (st == PL_E_NOTFOUND) {
@@ -641,6 +650,7 @@ pl_status vault_import(pl_vault *v, const uint8_t *in, size_t n, pl_import_repor
         rep->keys_taken = 0;
     }
 out:
+    free(pre);
     free(items);
     free(h);
     free(o);

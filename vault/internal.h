@@ -115,17 +115,15 @@ int pl_names_parse(const char *list, const char *const *names, size_t count, uns
                    char *bad, size_t cap);
 void pl_names_format(unsigned mask, const char *const *names, size_t count, char *out,
                      size_t cap);
-/* org.c: the role keys the organisation's policy says may read a body of type (none
- * outside an organisation). */
-PL_WUR pl_status org_recipients(pl_vault *v, const char *type,
-                                uint8_t rcpt[PL_ROLES][PL_BOX_PK_BYTES], uint8_t *n,
+/* org.c: the keys a body of type is wrapped to besides the author's: the current key of
+ * each role the policy lets read it, and the box key of the guide the record concerns
+ * (fingerprint guide, or NULL; PL_E_INVALID unless a current guide). None outside an
+ * organisation. */
+PL_WUR pl_status org_recipients(pl_vault *v, const char *type, const char *guide,
+                                uint8_t rcpt[PL_ROLES + 1][PL_BOX_PK_BYTES], uint8_t *n,
                                 pl_err *err);
 /* The organisation id this vault belongs to (vault_meta); PL_E_NOTFOUND when none. */
 PL_WUR pl_status org_id(pl_vault *v, uint8_t id[PL_ID_BYTES], pl_err *err);
-/* Adds the box key of the member with fingerprint fp (who must hold a role in roles) to
- * rcpt[*n] (at most PL_ROLES + 1); PL_E_INVALID when there is no such current member. */
-PL_WUR pl_status org_concerned(pl_vault *v, const char *fp, unsigned roles,
-                               uint8_t rcpt[][PL_BOX_PK_BYTES], uint8_t *n, pl_err *err);
 /* Takes the key grants addressed to this vault, in the caller's transaction. */
 PL_WUR pl_status org_take_grants(pl_vault *v, const pl_org *o, unsigned *taken, pl_err *err);
 /* 1 when e's header hashes to its id and its feed's signature over that id verifies. */

@@ -762,6 +762,14 @@ pl_status vault_accept_grants(pl_vault *v, unsigned *taken, pl_err *err)
     return st;
 }
 
+const pl_org_member *pl_org_find(const pl_org *o, const char *fp)
+{
+    for (unsigned i = 0; i < o->nmembers; i++)
+        if (!strcmp(o->members[i].id.fingerprint, fp))
+            return &o->members[i];
+    return NULL;
+}
+
 const pl_org_member *org_member(const pl_org *o, const uint8_t feed[PL_SIGN_PK_BYTES])
 {
     for (unsigned i = 0; i < o->nmembers; i++)
@@ -863,8 +871,8 @@ int org_may_write(pl_vault *v, const pl_org *o, const pl_header *h, char *why, s
     return 0;
 }
 
-pl_status org_recipients(pl_vault *v, const char *type, uint8_t rcpt[PL_ROLES][PL_BOX_PK_BYTES],
-                         uint8_t *n, pl_err *err)
+pl_status org_recipients(pl_vault *v, const char *type, const char *guide,
+                         uint8_t rcpt[PL_ROLES + 1][PL_BOX_PK_BYTES], uint8_t *n, pl_err *err)
 {
     *n = 0;
     pl_org *o = calloc(1, sizeof *o);
@@ -907,6 +915,13 @@ pl_status org_recipients(pl_vault *v, const char *type, uint8_t rcpt[PL_ROLES][P
                 memcpy(rcpt[(*n)++], k->pk, PL_BOX_PK_BYTES);
         }
     }
+    /* The guide a record concerns reads it too: a current member with the guide role. */
+    const pl_org_member *g = st == PL_OK && guide ? pl_org_find(o, guide) : NULL;
+    if (st == PL_OK && guide && (!g || g->removed || !(g->roles & (1u << 1))))
+        st = pl_fail(err, PL_E_INVALID, "%s is not a current guide of the organisation (see "
+                                        "'peerlog org show')", guide);
+    if (st == PL_OK && g && sodium_memcmp(g->id.box_pk, v->id.box_pk, PL_BOX_PK_BYTES) != 0)
+        memcpy(rcpt[(*n)++], g->id.box_pk, PL_BOX_PK_BYTES);
     free(o);
     return st;
 }
@@ -1066,31 +1081,5 @@ out:
     free(o);
     free(pk);
     sodium_free(sk);
-    return st;
-}
-
-pl_status org_concerned(pl_vault *v, const char *fp, unsigned roles,
-                        uint8_t rcpt[][PL_BOX_PK_BYTES], uint8_t *n, pl_err *err)
-{
-    pl_org *o = calloc(1, sizeof *o);
-    if (!o)
-        return pl_fail(err, PL_E_NOMEM, "out of memory");
-    pl_status st = vault_org(v, o, err);
-    const pl_org_member *m = NULL;
-    for (unsigned i = 0; st == PL_OK && i < o->nmembers; i++)
-        if (!strcmp(o->members[i].id.fingerprint, fp))
-            m = &o->members[i];
-    if (st == PL_OK && (!m || m->removed || !(m->roles & roles)))
-        st = pl_fail(err, PL_E_INVALID, "%s is not a current member in that role (see 'peerlog "
-                                        "org show')", fp);
-    if (st == PL_OK && *n <= PL_ROLES &&
-        sodium_memcmp(m->id.box_pk, v->id.box_pk, PL_BOX_PK_BYTES) != 0) {
-        int dup = 0;
-        for (unsigned i = 0; i < *n; i++)
-            dup |= sodium_memcmp(rcpt[i], m->id.box_pk, PL_BOX_PK_BYTES) == 0;
-        if (!dup)
-            memcpy(rcpt[(*n)++], m->id.box_pk, PL_BOX_PK_BYTES);
-    }
-    free(o);
     return st;
 }

@@ -787,16 +787,11 @@ static pl_status append_record(pl_vault *v, const char *type, const record_kind 
      * amend or retract: the original's type). */
     uint8_t rcpt[PL_ROLES + 1][PL_BOX_PK_BYTES];
     uint8_t nrcpt = 0;
-    if ((st = org_recipients(v, of ? of : k->type, rcpt, &nrcpt, err)) != PL_OK) {
-        pl_secret_free(text);
-        return st;
-    }
-    /* The person a match or volunteer agreement concerns reads it too: the guide. */
     char guide[PL_FINGERPRINT_HEX + 1];
     const char *base = of ? of : k->type;
-    if ((!strcmp(base, "match") || !strcmp(base, "agreement.volunteer")) &&
-        fmt_meta_get(meta, mlen, "guide", guide, sizeof guide) == 0 &&
-        (st = org_concerned(v, guide, 1u << 1, rcpt, &nrcpt, err)) != PL_OK) {
+    int concerns = (!strcmp(base, "match") || !strcmp(base, "agreement.volunteer")) &&
+                   fmt_meta_get(meta, mlen, "guide", guide, sizeof guide) == 0;
+    if ((st = org_recipients(v, base, concerns ? guide : NULL, rcpt, &nrcpt, err)) != PL_OK) {
         pl_secret_free(text);
         return st;
     }

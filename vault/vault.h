@@ -257,6 +257,8 @@ PL_WUR pl_status vault_member_add(pl_vault *v, const pl_identity *m, unsigned ro
  * transaction. feed: the member's feed. */
 PL_WUR pl_status vault_member_remove(pl_vault *v, const uint8_t feed[PL_SIGN_PK_BYTES],
                                      const char *reason, pl_entry *out, pl_err *err);
+/* The member with identity fingerprint fp (32 lowercase hex digits), or NULL. */
+const pl_org_member *pl_org_find(const pl_org *o, const char *fp);
 /* The current (highest-epoch) key of name ("member" or a role); NULL when none. For
  * "member" before any rotation it is the epoch-1 key, returned as a static copy in out. */
 const pl_org_key *pl_org_current_key(const pl_org *o, const char *name, pl_org_key *out);
