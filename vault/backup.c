@@ -109,7 +109,11 @@ pl_status vault_backup(pl_vault *v, const char *path, uint64_t *bytes, pl_err *e
         st = pl_fail(err, PL_E_IO, "cannot create %s: %s", tmp, strerror(errno));
         goto out;
     }
-    close(fd);
+    if (close(fd) != 0) {
+        st = pl_fail(err, PL_E_IO, "cannot create %s: %s", tmp, strerror(errno));
+        (void)unlink(tmp);
+        goto out;
+    }
     st = export_db(v, tmp, in_org, err);
     if (st == PL_OK)
         st = pl_file_read(tmp, (size_t)PL_BACKUP_DB_MAX, &db, &ndb, err);
