@@ -64,6 +64,8 @@ int cli_open_vault(cli_ctx *ctx, pl_vault **v);
 /* Prints j (compact, one line) to stdout and frees it; EXIT_ERROR if stdout fails. */
 int cli_print_json(json_t *j);
 int cli_finish_stdout(void);
+/* Prints the organisation's notes on resolved concurrent changes, if any. */
+void cli_print_org_notes(const pl_org *o);
 
 /* secret_input.c */
 /* The passphrase of an existing vault: --passphrase-file, $PEERLOG_PASSPHRASE_FILE,

@@ -199,7 +199,7 @@ static int sync_print(const cli_ctx *ctx, const pl_sync_report *r)
 {
     if (ctx->json)
         return cli_print_json(json_pack(
-            "{s:i, s:I, s:i, s:i, s:I, s:I, s:i, s:i, s:i, s:i, s:I, s:b, s:b, s:b}",
+            "{s:i, s:I, s:i, s:i, s:I, s:I, s:i, s:i, s:i, s:i, s:I, s:b, s:b, s:b, s:i, s:i}",
             "bundles_written",
             (int)r->bundles_written, "entries_exported", (json_int_t)r->entries_exported,
             "invites_written", (int)r->invites_written, "bundles_imported",
@@ -208,7 +208,8 @@ static int sync_print(const cli_ctx *ctx, const pl_sync_report *r)
             (int)r->bundles_refused, "bundles_waiting", (int)r->bundles_waiting,
             "bundles_unreadable", (int)r->bundles_unreadable, "entries_cut",
             (json_int_t)r->entries_cut, "waiting", r->waiting, "restore_settled",
-            r->restore_settled, "restore_waiting", r->restore_waiting));
+            r->restore_settled, "restore_waiting", r->restore_waiting, "keys_rotated",
+            (int)r->keys_rotated, "grants_written", (int)r->grants_written));
     printf("Received %llu new entr%s from %u bundle%s; sent %llu in %u bundle%s",
            (unsigned long long)r->entries_added, r->entries_added == 1 ? "y" : "ies",
            r->bundles_imported, r->bundles_imported == 1 ? "" : "s",
@@ -220,6 +221,11 @@ static int sync_print(const cli_ctx *ctx, const pl_sync_report *r)
     printf("\n");
     if (r->keys_taken)
         printf("Took %u key%s granted to you\n", r->keys_taken, r->keys_taken == 1 ? "" : "s");
+    if (r->keys_rotated || r->grants_written)
+        printf("Mended what changes made at once by two coordinators left: %u new key%s, %u "
+               "key grant%s (see 'peerlog org show')\n",
+               r->keys_rotated, r->keys_rotated == 1 ? "" : "s", r->grants_written,
+               r->grants_written == 1 ? "" : "s");
     if (r->waiting)
         printf("The organisation's first entries are not in the folder yet: ask your "
                "coordinator to sync, then sync again\n");

@@ -13,6 +13,17 @@ static void print_grouped(const char *hex)
         printf("%.4s%s", hex + i, hex[i + 4] ? " " : "\n");
 }
 
+void cli_print_org_notes(const pl_org *o)
+{
+    if (!o->nnotes)
+        return;
+    printf("Changes made at once by two coordinators, and how they were resolved:\n");
+    for (unsigned i = 0; i < o->nnotes && i < PL_ORG_NOTES_MAX; i++)
+        printf("  %s\n", o->notes[i]);
+    if (o->nnotes > PL_ORG_NOTES_MAX)
+        printf("  … and %u more\n", o->nnotes - PL_ORG_NOTES_MAX);
+}
+
 static int print_org(const cli_ctx *ctx, pl_vault *v, const pl_org *o)
 {
     char id[PL_ID_HEX + 1], feed[2 * PL_SIGN_PK_BYTES + 1], mpk[2 * PL_BOX_PK_BYTES + 1];
@@ -47,9 +58,13 @@ static int print_org(const cli_ctx *ctx, pl_vault *v, const pl_org *o)
                 json_object_set_new(mj, "until_seq", json_integer((json_int_t)m->until_seq));
             json_array_append_new(members, mj);
         }
-        return cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "name", o->name,
-                                        "id", id, "fingerprint", o->fingerprint, "member_pk",
-                                        mpk, "members", members, "keys", keys));
+        json_t *notes = json_array();
+        for (unsigned i = 0; notes && i < o->nnotes && i < PL_ORG_NOTES_MAX; i++)
+            json_array_append_new(notes, json_string(o->notes[i]));
+        return cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:i}", "name",
+                                        o->name, "id", id, "fingerprint", o->fingerprint,
+                                        "member_pk", mpk, "members", members, "keys", keys,
+                                        "notes", notes, "notes_total", (int)o->nnotes));
     }
     printf("Organisation: %s\nId:           %s\nFingerprint:  ", o->name, id);
     print_grouped(o->fingerprint);
@@ -64,7 +79,9 @@ static int print_org(const cli_ctx *ctx, pl_vault *v, const pl_org *o)
         if (m->removed)
             snprintf(gone, sizeof gone, " (removed after entry %llu)",
                      (unsigned long long)m->until_seq);
-        printf("  %-24s %s  %s%s%s\n", m->id.name[0] ? m->id.name : "(name not readable)",
+        printf("  %-24s %s  %s%s%s\n",
+               m->id.name[0] ? m->id.name
+                             : i == 0 ? "(first coordinator)" : "(name not readable)",
                m->id.fingerprint, roles,
                sodium_memcmp(m->id.sign_pk, me.sign_pk, PL_SIGN_PK_BYTES) ? "" : " (this vault)",
                gone);
@@ -79,6 +96,7 @@ static int print_org(const cli_ctx *ctx, pl_vault *v, const pl_org *o)
             printf("%s %s (%u)", i ? "," : "", names[i], (unsigned)k->epoch);
     }
     printf("\n");
+    cli_print_org_notes(o);
     return cli_finish_stdout();
 }
 
@@ -197,6 +215,10 @@ static int member_remove(cli_ctx *ctx, int argc, char **argv)
         "next sync are unreadable to the removed member. What they could read before, they\n"
         "keep. Sync first, so that the cut includes the member's latest entries, and take\n"
         "away their access to the shared folder too.\n"
+        "\nAny coordinator removes guides, supervisors and auditors; only the first\n"
+        "coordinator removes a coordinator. When two coordinators change the membership at\n"
+        "once, removal wins; 'peerlog org show' lists what did not take effect, and the next\n"
+        "sync of a coordinator gives new keys where a removed member still held one.\n"
         "\nExample:\n"
         "  peerlog member remove 3d63ed51ac91f7266249986b0372a728 --reason \"left the "
         "programme\"\n",
@@ -331,7 +353,8 @@ int cmd_member(cli_ctx *ctx, int argc, char **argv)
     pl_identity me;
     vault_identity(v, &me);
     st = o ? vault_org(v, o, &err) : PL_E_NOMEM;
-    if (st == PL_OK && sodium_memcmp(o->coordinator, me.sign_pk, PL_SIGN_PK_BYTES) != 0)
+    const pl_org_member *mine = st == PL_OK ? pl_org_find(o, me.fingerprint) : NULL;
+    if (st == PL_OK && !(mine && (mine->roles & 1u) && !mine->removed))
         st = pl_fail(&err, PL_E_ACCESS, "only a coordinator can add members");
     free(o);
     if (st != PL_OK) {

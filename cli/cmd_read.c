@@ -398,9 +398,15 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
     }
     pl_err err = {{0}};
     pl_status st = vault_verify(v, every, rep, &err);
+    /* Concurrent membership changes and how they were resolved (formats/org.md §10.6). */
+    pl_org *o = calloc(1, sizeof *o);
+    pl_err oerr;
+    if (o && vault_org(v, o, &oerr) != PL_OK)
+        o->nnotes = 0;
     vault_close(v);
     if (st != PL_OK && st != PL_E_INTEGRITY) {
         free(rep);
+        free(o);
         return cli_fail(st, &err);
     }
     size_t shown = rep->nproblems < PL_VERIFY_MAX_PROBLEMS ? rep->nproblems
@@ -422,6 +428,10 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
                               "not_counted", (json_int_t)rep->not_counted,
                               "signatures_checked", (json_int_t)rep->signatures_checked,
                               "problem_count", (json_int_t)rep->nproblems, "problems", probs);
+        json_t *notes = json_array();
+        for (unsigned i = 0; o && notes && i < o->nnotes && i < PL_ORG_NOTES_MAX; i++)
+            json_array_append_new(notes, json_string(o->notes[i]));
+        json_object_set_new(j, "org_notes", notes);
         rc = cli_print_json(j);
     } else {
         for (size_t i = 0; i < shown; i++) {
@@ -448,6 +458,8 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
             printf("%llu entr%s by removed members, written after their removal, kept as "
                    "evidence; they do not count\n", (unsigned long long)rep->not_counted,
                    rep->not_counted == 1 ? "y" : "ies");
+        if (o)
+            cli_print_org_notes(o);
         if (!(rep->nproblems == 0 && st == PL_OK))
             fprintf(stderr, "peerlog: the vault FAILED verification (%zu problem%s); keep "
                             "this copy and tell your coordinator\n",
@@ -458,5 +470,6 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
     if (st != PL_OK && rep->nproblems == 0)
         fprintf(stderr, "peerlog: %s\n", err.msg);
     free(rep);
+    free(o);
     return bad ? EXIT_INTEGRITY : rc;
 }

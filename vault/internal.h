@@ -128,6 +128,12 @@ PL_WUR pl_status org_id(pl_vault *v, uint8_t id[PL_ID_BYTES], pl_err *err);
 PL_WUR pl_status org_take_grants(pl_vault *v, const pl_org *o, unsigned *taken, pl_err *err);
 /* 1 when e's header hashes to its id and its feed's signature over that id verifies. */
 int entry_authentic(const pl_entry *e);
+/* Adds a note on a resolved conflict to o (formats/org.md §10.6). */
+void org_note(pl_org *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The member whose feed is feed when it is a coordinator whose interval holds seq, or NULL:
+ * who may write organisation entries there. */
+const pl_org_member *org_coordinator_at(const pl_org *o, const uint8_t feed[PL_SIGN_PK_BYTES],
+                                        uint64_t seq);
 /* The member whose feed is feed, or NULL. */
 const pl_org_member *org_member(const pl_org *o, const uint8_t feed[PL_SIGN_PK_BYTES]);
 /* 0 when h's author was a member whose roles may write h's type at h's place in its feed;

@@ -1,5 +1,7 @@
 /* Organisations (formats/org.md): the genesis, its keys, and reading them back.
  * Issue 3 in progress: membership changes, grants and exchange come next. */
+#include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,8 +226,9 @@ typedef struct {
 } keys_ctx;
 
 /* Collects the key announcements that refer to the genesis: each role's, at each epoch, and
- * the member key's rotations. A second announcement of one key and epoch is ignored (one
- * coordinator writes them in order; concurrent rotations come with more coordinators). */
+ * the member key's rotations, by a coordinator whose interval holds the announcement. Two
+ * coordinators who rotate one key at once both announce the same epoch: both keys are kept
+ * (members may hold either), and pl_org_current_key picks one the same way everywhere. */
 static int collect_key(void *ctx, const pl_entry *e)
 {
     keys_ctx *k = ctx;
@@ -233,7 +236,7 @@ static int collect_key(void *ctx, const pl_entry *e)
     pl_org *o = k->org;
     if (strcmp(e->h.type, "key.rotate") != 0 || e->h.nrefs < 1 ||
         sodium_memcmp(e->h.refs[0], k->genesis, PL_ID_BYTES) != 0 ||
-        sodium_memcmp(e->h.feed, o->coordinator, PL_SIGN_PK_BYTES) != 0 ||
+        !org_coordinator_at(o, e->h.feed, e->h.seq) ||
         fmt_meta_get(e->h.meta, e->h.meta_len, "key", role, sizeof role) != 0 ||
         fmt_meta_get(e->h.meta, e->h.meta_len, "pk", hex, sizeof hex) != 0 ||
         o->nkeys == PL_ORG_KEYS_MAX)
@@ -245,19 +248,28 @@ static int collect_key(void *ctx, const pl_entry *e)
     unsigned bit;
     char bad[32];
     int is_member = !strcmp(role, "member");
-    if (*end || epoch < 1 || epoch > 1000000 || (is_member && epoch < 2) ||
+    if (*end || !isdigit((unsigned char)ep[0]) || epoch < 1 || epoch > 1000000 ||
+        (is_member && epoch < 2) ||
         (!is_member && pl_roles_parse(role, &bit, bad, sizeof bad) != 0) || strchr(role, ','))
         return 0;
-    for (unsigned i = 0; i < o->nkeys; i++)
-        if (!strcmp(o->keys[i].role, role) && o->keys[i].epoch == epoch)
-            return 0;
+    /* Epoch 1 comes from the genesis author alone, in the genesis's transaction. */
+    if (epoch == 1 && sodium_memcmp(e->h.feed, o->coordinator, PL_SIGN_PK_BYTES) != 0)
+        return 0;
     pl_org_key *key = &o->keys[o->nkeys];
     size_t bin = 0;
     if (sodium_hex2bin(key->pk, sizeof key->pk, hex, strlen(hex), NULL, &bin, NULL) != 0 ||
-        bin != PL_BOX_PK_BYTES || !entry_authentic(e))
+        bin != PL_BOX_PK_BYTES)
+        return 0;
+    for (unsigned i = 0; i < o->nkeys; i++)
+        if (sodium_memcmp(o->keys[i].pk, key->pk, PL_BOX_PK_BYTES) == 0 ||
+            (epoch == 1 && o->keys[i].epoch == 1 && !strcmp(o->keys[i].role, role)))
+            return 0; /* announced already */
+    if (!entry_authentic(e))
         return 0;
     snprintf(key->role, sizeof key->role, "%s", role);
     key->epoch = (uint32_t)epoch;
+    memcpy(key->by, e->id, PL_ID_BYTES);
+    memcpy(key->author, e->h.feed, PL_SIGN_PK_BYTES);
     o->nkeys++;
     return 0;
 }
@@ -265,13 +277,19 @@ static int collect_key(void *ctx, const pl_entry *e)
 const pl_org_key *pl_org_current_key(const pl_org *o, const char *name, pl_org_key *out)
 {
     const pl_org_key *best = NULL;
+    /* The highest epoch; of concurrent keys of one epoch, the lowest announcing entry id. */
     for (unsigned i = 0; i < o->nkeys; i++)
-        if (!strcmp(o->keys[i].role, name) && (!best || o->keys[i].epoch > best->epoch))
+        if (!strcmp(o->keys[i].role, name) &&
+            (!best || o->keys[i].epoch > best->epoch ||
+             (o->keys[i].epoch == best->epoch && memcmp(o->keys[i].by, best->by,
+                                                        PL_ID_BYTES) < 0)))
             best = &o->keys[i];
     if (!best && !strcmp(name, "member")) {
         snprintf(out->role, sizeof out->role, "member");
         out->epoch = 1;
         memcpy(out->pk, o->member_pk, PL_BOX_PK_BYTES);
+        memcpy(out->by, o->id, PL_ID_BYTES);
+        memcpy(out->author, o->coordinator, PL_SIGN_PK_BYTES);
         best = out;
     }
     return best;
@@ -343,11 +361,37 @@ pl_status vault_org(pl_vault *v, pl_org *out, pl_err *err)
         out->npolicy++;
     }
     json_decref(body);
-    keys_ctx k = {out, out->id};
-    pl_filter f = {.type = "key.rotate"};
-    if ((st = vault_log(v, &f, collect_key, &k, err)) != PL_OK)
+    /* Members first: who may announce keys depends on who is a coordinator. */
+    if ((st = org_members(v, out, &g, err)) != PL_OK)
         return st;
-    return org_members(v, out, &g, err);
+    keys_ctx kc = {out, out->id};
+    pl_filter f = {.type = "key.rotate"};
+    if ((st = vault_log(v, &f, collect_key, &kc, err)) != PL_OK)
+        return st;
+    /* Keys made at once: each epoch of a name with more than one key, reported once. */
+    for (unsigned i = 0; i < out->nkeys; i++) {
+        const pl_org_key *k = &out->keys[i];
+        unsigned same = 0, earlier = 0;
+        for (unsigned j = 0; j < out->nkeys; j++)
+            if (!strcmp(out->keys[j].role, k->role) && out->keys[j].epoch == k->epoch) {
+                same++;
+                earlier += j < i;
+            }
+        if (same < 2 || earlier)
+            continue;
+        pl_org_key tmp;
+        const pl_org_key *cur = pl_org_current_key(out, k->role, &tmp);
+        if (cur && cur->epoch == k->epoch)
+            org_note(out, "%u %s keys of epoch %u were made at once by two coordinators; the "
+                          "one announced by entry %02x%02x%02x%02x… is used",
+                     same, k->role, (unsigned)k->epoch, cur->by[0], cur->by[1], cur->by[2],
+                     cur->by[3]);
+        else
+            org_note(out, "%u %s keys of epoch %u were made at once by two coordinators; a "
+                          "later epoch replaced them",
+                     same, k->role, (unsigned)k->epoch);
+    }
+    return PL_OK;
 }
 
 /* ---- members ---------------------------------------------------------------------------- */
@@ -374,77 +418,137 @@ static int meta_key(const pl_header *h, const char *key, uint8_t out[32])
                : -1;
 }
 
+/* One member.add or member.remove as its header says, before the rules decide whether it
+ * counts (formats/org.md §10.6). */
+typedef struct {
+    int remove;
+    uint8_t id[PL_ID_BYTES], author[PL_SIGN_PK_BYTES], member[PL_SIGN_PK_BYTES],
+        box[PL_BOX_PK_BYTES];
+    uint64_t seq;  /* the author's */
+    uint64_t n;    /* from_seq of an add, until_seq of a removal */
+    int64_t time_ms;
+    unsigned roles;
+    int counted;
+    char name[PL_NAME_MAX + 1];
+} org_change;
+
 typedef struct {
     pl_vault *v;
     pl_org *org;
+    org_change *list;
+    size_t n, cap;
+    int nomem;
 } members_ctx;
 
-static int collect_member(void *ctx, const pl_entry *e)
+/* Makes room for one more item of size in *list (n used of *cap): 0, or -1 out of memory
+ * or past a million items. */
+static int grow(void **list, size_t *cap, size_t n, size_t size)
 {
-    members_ctx *m = ctx;
-    pl_org *o = m->org;
-    char roles[96], from[24], bad[32];
-    pl_org_member mem;
-    memset(&mem, 0, sizeof mem);
-    if (strcmp(e->h.type, "member.add") != 0 || e->h.nrefs < 1 ||
-        sodium_memcmp(e->h.refs[0], o->id, PL_ID_BYTES) != 0 ||
-        sodium_memcmp(e->h.feed, o->coordinator, PL_SIGN_PK_BYTES) != 0 || !entry_authentic(e) ||
-        meta_key(&e->h, "member", mem.id.sign_pk) != 0 ||
-        meta_key(&e->h, "box", mem.id.box_pk) != 0 ||
-        fmt_meta_get(e->h.meta, e->h.meta_len, "roles", roles, sizeof roles) != 0 ||
-        fmt_meta_get(e->h.meta, e->h.meta_len, "from_seq", from, sizeof from) != 0 ||
-        pl_roles_parse(roles, &mem.roles, bad, sizeof bad) != 0 ||
-        o->nmembers == PL_ORG_MEMBERS_MAX)
+    if (n < *cap)
         return 0;
-    char *end;
-    mem.from_seq = strtoull(from, &end, 10);
-    if (*end || mem.from_seq == 0 || mem.from_seq > (uint64_t)INT64_MAX)
-        return 0;
-    mem.until_seq = UINT64_MAX;
-    vault_fingerprint(mem.id.sign_pk, mem.id.box_pk, mem.id.fingerprint);
-    json_t *body = NULL;
-    pl_err ignore;
-    if (vault_body(m->v, e, &body, &ignore) == PL_OK) {
-        const char *name = json_string_value(json_object_get(body, "name"));
-        if (name && fmt_name_valid(name, strlen(name)))
-            snprintf(mem.id.name, sizeof mem.id.name, "%s", name);
+    size_t want = *cap ? 2 * *cap : 32;
+    void *l = want <= 1000000 ? realloc(*list, want * size) : NULL;
+    if (!l)
+        return -1;
+    *list = l;
+    *cap = want;
+    return 0;
+}
+
+void org_note(pl_org *o, const char *fmt, ...)
+{
+    if (o->nnotes < PL_ORG_NOTES_MAX) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(o->notes[o->nnotes], PL_ORG_NOTE_LEN, fmt, ap);
+        va_end(ap);
     }
-    json_decref(body);
-    o->members[o->nmembers++] = mem;
-    return 0;
+    o->nnotes++;
 }
 
-/* A removal by the coordinator: the member's entries after until_seq no longer count. */
-static int collect_remove(void *ctx, const pl_entry *e)
+/* Collects each well-formed, authentic member.add and member.remove of this organisation. */
+static int collect_change(void *ctx, const pl_entry *e)
 {
     members_ctx *m = ctx;
-    pl_org *o = m->org;
-    uint8_t feed[PL_SIGN_PK_BYTES];
-    char until[24];
-    if (strcmp(e->h.type, "member.remove") != 0 || e->h.nrefs < 1 ||
-        sodium_memcmp(e->h.refs[0], o->id, PL_ID_BYTES) != 0 ||
-        sodium_memcmp(e->h.feed, o->coordinator, PL_SIGN_PK_BYTES) != 0 ||
-        meta_key(&e->h, "member", feed) != 0 ||
-        fmt_meta_get(e->h.meta, e->h.meta_len, "until_seq", until, sizeof until) != 0)
+    org_change c;
+    char roles[96], num[24], bad[32];
+    memset(&c, 0, sizeof c);
+    c.remove = !strcmp(e->h.type, "member.remove");
+    if ((!c.remove && strcmp(e->h.type, "member.add") != 0) || e->h.nrefs < 1 ||
+        sodium_memcmp(e->h.refs[0], m->org->id, PL_ID_BYTES) != 0 ||
+        meta_key(&e->h, "member", c.member) != 0 ||
+        fmt_meta_get(e->h.meta, e->h.meta_len, c.remove ? "until_seq" : "from_seq", num,
+                     sizeof num) != 0)
+        return 0;
+    if (!c.remove && (meta_key(&e->h, "box", c.box) != 0 ||
+                      fmt_meta_get(e->h.meta, e->h.meta_len, "roles", roles, sizeof roles) != 0 ||
+                      pl_roles_parse(roles, &c.roles, bad, sizeof bad) != 0 || !c.roles))
         return 0;
     char *end;
-    uint64_t u = strtoull(until, &end, 10);
-    if (*end || u > (uint64_t)INT64_MAX || !entry_authentic(e))
+    c.n = strtoull(num, &end, 10);
+    if (*end || !isdigit((unsigned char)num[0]) || c.n > (uint64_t)INT64_MAX ||
+        (!c.remove && c.n == 0) || !entry_authentic(e))
         return 0;
-    for (unsigned i = 1; i < o->nmembers; i++) /* the genesis author is never removed */
-        if (sodium_memcmp(o->members[i].id.sign_pk, feed, PL_SIGN_PK_BYTES) == 0 &&
-            (!o->members[i].removed || u < o->members[i].until_seq)) {
-            o->members[i].removed = 1;
-            o->members[i].until_seq = u;
+    memcpy(c.id, e->id, PL_ID_BYTES);
+    memcpy(c.author, e->h.feed, PL_SIGN_PK_BYTES);
+    c.seq = e->h.seq;
+    c.time_ms = e->h.time_ms;
+    if (!c.remove) {
+        json_t *body = NULL;
+        pl_err ignore;
+        if (vault_body(m->v, e, &body, &ignore) == PL_OK) {
+            const char *name = json_string_value(json_object_get(body, "name"));
+            if (name && fmt_name_valid(name, strlen(name)))
+                snprintf(c.name, sizeof c.name, "%s", name);
         }
+        json_decref(body);
+    }
+    if (grow((void **)&m->list, &m->cap, m->n, sizeof c) != 0) {
+        m->nomem = 1;
+        return 1;
+    }
+    m->list[m->n++] = c;
     return 0;
 }
 
-/* The members: the genesis author as first coordinator, then each member.add, with the cut
- * of each member.remove. */
+/* Ledger order with the entry id as the last word, so that every vault with the same
+ * entries reads them in the same order (forked feeds included). */
+static int by_time_id(const void *a, const void *b)
+{
+    const org_change *x = a, *y = b;
+    if (x->time_ms != y->time_ms)
+        return x->time_ms < y->time_ms ? -1 : 1;
+    return memcmp(x->id, y->id, PL_ID_BYTES);
+}
+
+static pl_org_member *member_of(pl_org *o, const uint8_t feed[PL_SIGN_PK_BYTES])
+{
+    for (unsigned i = 0; i < o->nmembers; i++)
+        if (sodium_memcmp(o->members[i].id.sign_pk, feed, PL_SIGN_PK_BYTES) == 0)
+            return &o->members[i];
+    return NULL;
+}
+
+static const char *short_fp(const pl_org_member *m, char out[9])
+{
+    snprintf(out, 9, "%.8s", m ? m->id.fingerprint : "????????");
+    return out;
+}
+
+/* The membership rules of formats/org.md §10.6, which give every vault with the same entries
+ * the same members whatever order they arrived in:
+ *   1. the first coordinator (the genesis author) is a member from the genesis on and is
+ *      never removed; its removals always count;
+ *   2. a member.add counts when its author is a coordinator whose interval holds it; the
+ *      adds are taken until nothing changes, and two adds of one member join their roles;
+ *   3. a removal by another coordinator counts when its interval holds it and it removes no
+ *      coordinator (only the first coordinator removes coordinators);
+ *   4. removal wins: of several cuts of one member the lowest holds, and an add never undoes
+ *      a removal. */
 static pl_status org_members(pl_vault *v, pl_org *o, const pl_entry *genesis, pl_err *err)
 {
     pl_org_member *first = &o->members[0];
+    char f1[9], f2[9];
     memset(first, 0, sizeof *first);
     memcpy(first->id.sign_pk, genesis->h.feed, PL_SIGN_PK_BYTES);
     memcpy(first->id.box_pk, genesis->h.box_pk, PL_BOX_PK_BYTES);
@@ -454,14 +558,136 @@ static pl_status org_members(pl_vault *v, pl_org *o, const pl_entry *genesis, pl
     first->roles = 1u; /* coordinator */
     first->from_seq = genesis->h.seq;
     first->until_seq = UINT64_MAX;
+    memcpy(first->added_by, genesis->h.feed, PL_SIGN_PK_BYTES);
+    memcpy(first->add_id, genesis->id, PL_ID_BYTES);
     o->nmembers = 1;
-    members_ctx m = {v, o};
-    pl_filter f = {.type = "member.add"};
-    pl_status st = vault_log(v, &f, collect_member, &m, err);
-    pl_filter r = {.type = "member.remove"};
+    members_ctx m = {v, o, NULL, 0, 0, 0};
+    pl_filter fa = {.type = "member.add"}, fr = {.type = "member.remove"};
+    pl_status st = vault_log(v, &fa, collect_change, &m, err);
     if (st == PL_OK)
-        st = vault_log(v, &r, collect_remove, &m, err);
-    return st;
+        st = vault_log(v, &fr, collect_change, &m, err);
+    if (st == PL_OK && m.nomem)
+        st = pl_fail(err, PL_E_NOMEM, "out of memory");
+    if (st != PL_OK) {
+        free(m.list);
+        return st;
+    }
+    if (m.n)
+        qsort(m.list, m.n, sizeof *m.list, by_time_id);
+    /* Rule 1: the first coordinator's cuts, which are the only cuts of coordinators. */
+    uint64_t *cut = malloc((m.n ? m.n : 1) * sizeof *cut);
+    if (!cut) {
+        free(m.list);
+        return pl_fail(err, PL_E_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < m.n; i++) {
+        cut[i] = UINT64_MAX;
+        for (size_t j = 0; j < m.n; j++) {
+            const org_change *r = &m.list[j];
+            if (r->remove && r->n < cut[i] &&
+                sodium_memcmp(r->author, first->id.sign_pk, PL_SIGN_PK_BYTES) == 0 &&
+                sodium_memcmp(r->member, m.list[i].author, PL_SIGN_PK_BYTES) == 0)
+                cut[i] = r->n; /* the cut of change i's author by the first coordinator */
+        }
+    }
+    /* Rule 2: adds by coordinators, until nothing changes (roles only grow, so it ends). */
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (size_t i = 0; i < m.n; i++) {
+            org_change *c = &m.list[i];
+            pl_org_member *a = c->remove || c->counted ? NULL : member_of(o, c->author);
+            if (!a || !(a->roles & 1u) || c->seq < a->from_seq || c->seq > cut[i])
+                continue;
+            if (sodium_memcmp(c->member, first->id.sign_pk, PL_SIGN_PK_BYTES) == 0) {
+                c->counted = 1; /* the first coordinator holds its role already */
+                continue;
+            }
+            pl_org_member *t = member_of(o, c->member);
+            if (t && sodium_memcmp(t->id.box_pk, c->box, PL_BOX_PK_BYTES) != 0) {
+                c->counted = 1; /* another box key for one feed: the first add stands */
+                org_note(o, "member %s was added again with another encryption key; the "
+                            "first addition stands", short_fp(t, f1));
+                continue;
+            }
+            if (!t && o->nmembers == PL_ORG_MEMBERS_MAX)
+                continue;
+            if (!t) {
+                t = &o->members[o->nmembers++];
+                memset(t, 0, sizeof *t);
+                memcpy(t->id.sign_pk, c->member, PL_SIGN_PK_BYTES);
+                memcpy(t->id.box_pk, c->box, PL_BOX_PK_BYTES);
+                vault_fingerprint(t->id.sign_pk, t->id.box_pk, t->id.fingerprint);
+                snprintf(t->id.name, sizeof t->id.name, "%s", c->name);
+                t->from_seq = c->n;
+                t->until_seq = UINT64_MAX;
+                memcpy(t->added_by, c->author, PL_SIGN_PK_BYTES);
+                memcpy(t->add_id, c->id, PL_ID_BYTES);
+            } else {
+                char roles[96];
+                if ((t->roles | c->roles) != t->roles || c->n != t->from_seq) {
+                    char f3[9];
+                    pl_roles_format(t->roles | c->roles, roles, sizeof roles);
+                    org_note(o, "member %s was added twice (by %s and %s); the roles are "
+                                "joined: %s", short_fp(t, f1),
+                             short_fp(member_of(o, t->added_by), f2), short_fp(a, f3), roles);
+                }
+                if (c->n < t->from_seq)
+                    t->from_seq = c->n;
+            }
+            t->roles |= c->roles;
+            c->counted = 1;
+            changed = 1;
+        }
+    }
+    /* Rules 3 and 4: the removals that count, the lowest cut of each member. */
+    for (size_t i = 0; i < m.n; i++) {
+        org_change *c = &m.list[i];
+        if (!c->remove)
+            continue;
+        pl_org_member *a = member_of(o, c->author), *t = member_of(o, c->member);
+        int by_first = a == first;
+        if (!t || t == first || !a || !(a->roles & 1u) || c->seq < a->from_seq) {
+            if (t == first)
+                org_note(o, "a removal of the first coordinator does not count");
+            continue;
+        }
+        if (c->seq > cut[i]) {
+            org_note(o, "coordinator %s removed %s after their own removal; that does not "
+                        "count", short_fp(a, f1), short_fp(t, f2));
+            continue;
+        }
+        if (!by_first && (t->roles & 1u)) {
+            org_note(o, "coordinator %s removed coordinator %s; only the first coordinator "
+                        "removes coordinators, so it does not count",
+                     short_fp(a, f1), short_fp(t, f2));
+            continue;
+        }
+        if (t->removed && t->until_seq != c->n)
+            org_note(o, "member %s was removed twice; the lower cut (after entry %llu) holds",
+                     short_fp(t, f1),
+                     (unsigned long long)(c->n < t->until_seq ? c->n : t->until_seq));
+        c->counted = 1;
+        if (!t->removed || c->n < t->until_seq) {
+            t->until_seq = c->n;
+            memcpy(t->removal_id, c->id, PL_ID_BYTES);
+        }
+        t->removed = 1;
+    }
+    /* Adds that did not count, for the coordinators to see. */
+    for (size_t i = 0; i < m.n; i++) {
+        const org_change *c = &m.list[i];
+        const pl_org_member *a = member_of(o, c->author);
+        if (c->remove || c->counted || !a || !(a->roles & 1u))
+            continue;
+        org_note(o, c->seq > cut[i] ? "coordinator %s added a member after their own removal; "
+                                      "that does not count"
+                                    : "coordinator %s added a member who does not fit: the "
+                                      "organisation is full",
+                 short_fp(a, f1));
+    }
+    free(cut);
+    free(m.list);
+    return PL_OK;
 }
 
 typedef struct {
@@ -471,13 +697,19 @@ typedef struct {
 } grant_key;
 
 /* The body of a key.grant: each key's secret sealed to box_pk (the keys must be held here),
- * and the header's keys= list ("name" for epoch 1, "name/epoch" after) in labels. */
+ * the header's keys= list ("name" for epoch 1, "name/epoch" after) in labels, and its kids=
+ * list (the first 8 bytes of each public key in hex, which tell apart two keys of one
+ * epoch) in kids[PL_GRANT_KIDS_MAX]. */
+#define PL_GRANT_KIDS_MAX (PL_HELD_MAX * 17u)
 static pl_status build_grant(pl_vault *v, const grant_key *gk, unsigned n,
                              const uint8_t box_pk[PL_BOX_PK_BYTES], json_t **out, char *labels,
-                             size_t cap, pl_err *err)
+                             size_t cap, char *kids, pl_err *err)
 {
     json_t *grants = json_array();
     labels[0] = '\0';
+    kids[0] = '\0';
+    if (n > PL_HELD_MAX)
+        return pl_fail(err, PL_E_INVALID, "too many keys for one grant");
     *out = NULL;
     for (unsigned g = 0; grants && g < n; g++) {
         int j = feed_held_index(v, gk[g].pk);
@@ -500,6 +732,8 @@ static pl_status build_grant(pl_vault *v, const grant_key *gk, unsigned n,
             json_decref(grants);
             return pl_fail(err, PL_E_NOMEM, "out of memory");
         }
+        size_t k = strlen(kids);
+        snprintf(kids + k, PL_GRANT_KIDS_MAX - k, "%s%.16s", k ? "," : "", pkhex);
         size_t at = strlen(labels);
         int w = gk[g].epoch == 1 ? snprintf(labels + at, cap - at, "%s%s", at ? "," : "",
                                             gk[g].name)
@@ -521,13 +755,15 @@ pl_status vault_member_add(pl_vault *v, const pl_identity *m, unsigned roles, pl
 {
     pl_status st;
     char meta[PL_META_MAX + 1], member_hex[65], box_hex[65], list[96], labels[1024];
+    char kids[PL_GRANT_KIDS_MAX];
     size_t mlen;
     pl_org *o = calloc(1, sizeof *o);
     if (!o)
         return pl_fail(err, PL_E_NOMEM, "out of memory");
     if ((st = vault_org(v, o, err)) != PL_OK)
         goto out;
-    if (sodium_memcmp(o->coordinator, v->id.sign_pk, PL_SIGN_PK_BYTES) != 0) {
+    const pl_org_member *me = org_member(o, v->id.sign_pk);
+    if (!me || !(me->roles & 1u) || me->removed) {
         st = pl_fail(err, PL_E_ACCESS, "only a coordinator can add members");
         goto out;
     }
@@ -535,21 +771,22 @@ pl_status vault_member_add(pl_vault *v, const pl_identity *m, unsigned roles, pl
         st = pl_fail(err, PL_E_INVALID, "give at least one role");
         goto out;
     }
-    if (roles & 1u) { /* coordinator */
-        st = pl_fail(err, PL_E_INVALID, "adding coordinators is not possible yet (issue 3: "
-                                        "formats/org.md §9); add them as another role for now");
-        goto out;
-    }
     for (unsigned i = 0; i < o->nmembers; i++)
         if (sodium_memcmp(o->members[i].id.sign_pk, m->sign_pk, PL_SIGN_PK_BYTES) == 0 ||
             sodium_memcmp(o->members[i].id.box_pk, m->box_pk, PL_BOX_PK_BYTES) == 0) {
-            st = pl_fail(err, PL_E_EXISTS, "%s is a member already; nothing was changed",
-                         m->fingerprint);
+            st = o->members[i].removed
+                     ? pl_fail(err, PL_E_EXISTS, "%s was removed from the organisation and "
+                                                 "cannot be added again; they start a new vault "
+                                                 "('peerlog init') and send its identity",
+                               m->fingerprint)
+                     : pl_fail(err, PL_E_EXISTS, "%s is a member already; nothing was changed",
+                               m->fingerprint);
             goto out;
         }
     /* The keys to grant: the member key and the keys of the member's roles, every epoch, so
-     * that a new supervisor reads what supervisors could read before a rotation too. All
-     * must be held here. */
+     * that a new supervisor reads what supervisors could read before a rotation too. A
+     * coordinator gets every key, as it grants them to the members it adds. All must be
+     * held here. */
     grant_key gk[PL_ORG_KEYS_MAX + 1];
     unsigned ngrant = 0;
     gk[ngrant++] = (grant_key){"member", 1, o->member_pk};
@@ -560,7 +797,8 @@ pl_status vault_member_add(pl_vault *v, const pl_identity *m, unsigned roles, pl
         unsigned bit = 0;
         char bad[32];
         int is_member = !strcmp(k->role, "member");
-        if (is_member || (pl_roles_parse(k->role, &bit, bad, sizeof bad) == 0 && (roles & bit)))
+        if (is_member || (roles & 1u) ||
+            (pl_roles_parse(k->role, &bit, bad, sizeof bad) == 0 && (roles & bit)))
             gk[ngrant++] = (grant_key){is_member ? "member" : k->role, k->epoch, k->pk};
     }
     cm = pl_org_current_key(o, "member", &cur_member);
@@ -569,8 +807,8 @@ pl_status vault_member_add(pl_vault *v, const pl_identity *m, unsigned roles, pl
         goto out;
     }
     json_t *grants = NULL;
-    if ((st = build_grant(v, gk, ngrant, m->box_pk, &grants, labels, sizeof labels, err)) !=
-        PL_OK)
+    if ((st = build_grant(v, gk, ngrant, m->box_pk, &grants, labels, sizeof labels, kids,
+                          err)) != PL_OK)
         goto out;
     json_t *grant_body = json_pack("{s:o}", "keys", grants);
     json_t *add_body = json_pack("{s:s}", "name", m->name);
@@ -594,8 +832,8 @@ pl_status vault_member_add(pl_vault *v, const pl_identity *m, unsigned roles, pl
             st = append_json(v, "member.add", add_body, meta,
                              (const uint8_t(*)[PL_ID_BYTES])refs, 1,
                              (const uint8_t(*)[PL_BOX_PK_BYTES])rcpt, 2, &add, err);
-        pl_meta_pair gm[] = {{"keys", labels}, {"member", member_hex}};
-        if (st == PL_OK && fmt_meta_build(gm, 2, meta, sizeof meta, &mlen) != 0)
+        pl_meta_pair gm[] = {{"keys", labels}, {"kids", kids}, {"member", member_hex}};
+        if (st == PL_OK && fmt_meta_build(gm, 3, meta, sizeof meta, &mlen) != 0)
             st = pl_fail(err, PL_E_INVALID, "cannot build the grant's metadata");
         if (st == PL_OK)
             memcpy(refs[1], add.id, PL_ID_BYTES);
@@ -642,24 +880,56 @@ static const pl_org_key *announced(const pl_org *o, const uint8_t *pk, pl_org_ke
     return NULL;
 }
 
-/* The announced key a grant's keys= item ("name" or "name/epoch") names, or NULL. */
-static const uint8_t *grant_item_pk(const pl_org *o, char *item)
+/* 1 when every announced key that grant header h names is held by v. It names them by kids=
+ * (key id prefixes) where it has them, else by keys= labels, which two keys of one epoch
+ * share: then all keys with the label must be held. */
+static int grant_held(pl_vault *v, const pl_org *o, const pl_header *h)
 {
-    char *slash = strchr(item, '/');
-    unsigned long epoch = 1;
-    if (slash) {
-        char *end;
-        *slash = '\0';
-        epoch = strtoul(slash + 1, &end, 10);
-        if (*end || epoch < 1)
-            return NULL;
+    char list[PL_META_VALUE_MAX + 1];
+    int by_kid = fmt_meta_get(h->meta, h->meta_len, "kids", list, sizeof list) == 0;
+    if (!by_kid && fmt_meta_get(h->meta, h->meta_len, "keys", list, sizeof list) != 0)
+        return 0;
+    for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        unsigned found = 0;
+        if (by_kid) {
+            uint8_t kid[8];
+            size_t bin = 0;
+            if (strlen(t) != 16 || sodium_hex2bin(kid, sizeof kid, t, 16, NULL, &bin, NULL) != 0)
+                return 0;
+            for (unsigned i = 0; i < o->nkeys + 1; i++) {
+                const uint8_t *pk = i < o->nkeys ? o->keys[i].pk : o->member_pk;
+                if (memcmp(pk, kid, sizeof kid) != 0)
+                    continue;
+                if (feed_held_index(v, pk) < 0)
+                    return 0;
+                found++;
+            }
+        } else {
+            char *slash = strchr(t, '/'), *end;
+            unsigned long epoch = 1;
+            if (slash) {
+                *slash = '\0';
+                epoch = strtoul(slash + 1, &end, 10);
+                if (*end || epoch < 1)
+                    return 0;
+            }
+            if (!strcmp(t, "member") && epoch == 1) {
+                if (feed_held_index(v, o->member_pk) < 0)
+                    return 0;
+                found++;
+            }
+            for (unsigned i = 0; i < o->nkeys; i++) {
+                if (strcmp(o->keys[i].role, t) != 0 || o->keys[i].epoch != epoch)
+                    continue;
+                if (feed_held_index(v, o->keys[i].pk) < 0)
+                    return 0;
+                found++;
+            }
+        }
+        if (!found)
+            return 0;
     }
-    if (!strcmp(item, "member") && epoch == 1)
-        return o->member_pk;
-    for (unsigned i = 0; i < o->nkeys; i++)
-        if (!strcmp(o->keys[i].role, item) && o->keys[i].epoch == epoch)
-            return o->keys[i].pk;
-    return NULL;
+    return 1;
 }
 
 /* Opens one key.grant addressed to this vault and holds the keys it carries. */
@@ -670,27 +940,17 @@ static int take_grant(void *ctx, const pl_entry *e)
     if (meta_key(&e->h, "member", member) != 0 ||
         sodium_memcmp(member, g->v->id.sign_pk, PL_SIGN_PK_BYTES) != 0)
         return 0;
-    /* Only the coordinator grants keys, for this organisation, and only announced keys. */
-    if (sodium_memcmp(e->h.feed, g->org->coordinator, PL_SIGN_PK_BYTES) != 0 ||
-        e->h.nrefs != 2 || sodium_memcmp(e->h.refs[0], g->org->id, PL_ID_BYTES) != 0 ||
-        !entry_authentic(e))
+    /* Only a coordinator grants keys, for this organisation, and only announced keys. */
+    if (!org_coordinator_at(g->org, e->h.feed, e->h.seq) || e->h.nrefs != 2 ||
+        sodium_memcmp(e->h.refs[0], g->org->id, PL_ID_BYTES) != 0 || !entry_authentic(e))
         return 0;
     json_t *body = NULL, *k;
     size_t i;
     /* A grant whose keys are all held already was taken before: it is not opened again, so
      * that one grant that can no longer be used (an erased body, a full key table) does not
      * stop every later import. The keys it names are in its header. */
-    char names[1024];
-    if (fmt_meta_get(e->h.meta, e->h.meta_len, "keys", names, sizeof names) == 0) {
-        int all = 1;
-        for (char *save = NULL, *t = strtok_r(names, ",", &save); t && all;
-             t = strtok_r(NULL, ",", &save)) {
-            const uint8_t *pk = grant_item_pk(g->org, t);
-            all = pk && feed_held_index(g->v, pk) >= 0;
-        }
-        if (all)
-            return 0;
-    }
+    if (grant_held(g->v, g->org, &e->h))
+        return 0;
     if ((g->st = vault_body(g->v, e, &body, g->err)) != PL_OK)
         return 1;
     uint8_t *sk = sodium_malloc(PL_BOX_SK_BYTES);
@@ -768,6 +1028,13 @@ const pl_org_member *pl_org_find(const pl_org *o, const char *fp)
         if (!strcmp(o->members[i].id.fingerprint, fp))
             return &o->members[i];
     return NULL;
+}
+
+const pl_org_member *org_coordinator_at(const pl_org *o, const uint8_t feed[PL_SIGN_PK_BYTES],
+                                        uint64_t seq)
+{
+    const pl_org_member *m = org_member(o, feed);
+    return m && (m->roles & 1u) && seq >= m->from_seq && seq <= m->until_seq ? m : NULL;
 }
 
 const pl_org_member *org_member(const pl_org *o, const uint8_t feed[PL_SIGN_PK_BYTES])
@@ -926,6 +1193,48 @@ pl_status org_recipients(pl_vault *v, const char *type, const char *guide,
     return st;
 }
 
+/* Appends a key.grant to member r of those of the keys gk[n] that r should hold (epoch 0:
+ * none): the member key, the keys of r's roles, and every key for a coordinator. refs =
+ * [organisation, why]. Nothing when r should hold none of them. */
+static pl_status append_grant(pl_vault *v, const pl_org *o, const pl_org_member *r,
+                              const grant_key *gk, unsigned n, const uint8_t why[PL_ID_BYTES],
+                              pl_err *err)
+{
+    grant_key mine[PL_ROLES + 1];
+    unsigned ng = 0;
+    for (unsigned i = 0; i < n && ng < PL_ROLES + 1; i++) {
+        unsigned bit = 0;
+        char bad[32];
+        if (gk[i].epoch && (!strcmp(gk[i].name, "member") || (r->roles & 1u) ||
+                            (pl_roles_parse(gk[i].name, &bit, bad, sizeof bad) == 0 &&
+                             (r->roles & bit))))
+            mine[ng++] = gk[i];
+    }
+    if (!ng)
+        return PL_OK;
+    json_t *grants = NULL, *gbody = NULL;
+    char labels[512], kids[PL_GRANT_KIDS_MAX], rhex[65], meta[PL_META_MAX + 1];
+    size_t mlen;
+    uint8_t refs[2][PL_ID_BYTES];
+    pl_entry e;
+    pl_status st = build_grant(v, mine, ng, r->id.box_pk, &grants, labels, sizeof labels, kids,
+                               err);
+    if (st != PL_OK)
+        return st;
+    gbody = json_pack("{s:o}", "keys", grants);
+    sodium_bin2hex(rhex, sizeof rhex, r->id.sign_pk, PL_SIGN_PK_BYTES);
+    memcpy(refs[0], o->id, PL_ID_BYTES);
+    memcpy(refs[1], why, PL_ID_BYTES);
+    pl_meta_pair gm[] = {{"keys", labels}, {"kids", kids}, {"member", rhex}};
+    if (!gbody || fmt_meta_build(gm, 3, meta, sizeof meta, &mlen) != 0)
+        st = pl_fail(err, PL_E_NOMEM, "cannot build a key grant");
+    else
+        st = append_json(v, "key.grant", gbody, meta, (const uint8_t(*)[PL_ID_BYTES])refs, 2,
+                         (const uint8_t(*)[PL_BOX_PK_BYTES])r->id.box_pk, 1, &e, err);
+    json_decref(gbody);
+    return st;
+}
+
 /* ---- removal ---------------------------------------------------------------------------- */
 
 pl_status vault_member_remove(pl_vault *v, const uint8_t feed[PL_SIGN_PK_BYTES],
@@ -949,7 +1258,8 @@ pl_status vault_member_remove(pl_vault *v, const uint8_t feed[PL_SIGN_PK_BYTES],
     }
     if ((st = vault_org(v, o, err)) != PL_OK)
         goto out;
-    if (sodium_memcmp(o->coordinator, v->id.sign_pk, PL_SIGN_PK_BYTES) != 0) {
+    const pl_org_member *me = org_member(o, v->id.sign_pk);
+    if (!me || !(me->roles & 1u) || me->removed) {
         st = pl_fail(err, PL_E_ACCESS, "only a coordinator can remove members");
         goto out;
     }
@@ -966,6 +1276,12 @@ pl_status vault_member_remove(pl_vault *v, const uint8_t feed[PL_SIGN_PK_BYTES],
     if (m->removed) {
         st = pl_fail(err, PL_E_EXISTS, "%s was removed already; nothing was changed",
                      m->id.fingerprint);
+        goto out;
+    }
+    if ((m->roles & 1u) && me != &o->members[0]) {
+        st = pl_fail(err, PL_E_ACCESS, "only the first coordinator (%.8s…) can remove a "
+                                       "coordinator (formats/org.md §10.6)",
+                     o->members[0].id.fingerprint);
         goto out;
     }
     /* The cut: the member's newest entry this vault holds; later ones will not count. */
@@ -991,8 +1307,9 @@ pl_status vault_member_remove(pl_vault *v, const uint8_t feed[PL_SIGN_PK_BYTES],
     }
     snprintf(until_seq, sizeof until_seq, "%llu", (unsigned long long)head);
     sodium_bin2hex(member_hex, sizeof member_hex, feed, PL_SIGN_PK_BYTES);
-    /* Which keys rotate: the member key, and every role key the member held. */
-    unsigned rotate = (1u << PL_ROLES) | m->roles;
+    /* Which keys rotate: the member key, and every role key the member held (a coordinator
+     * held them all). */
+    unsigned rotate = (1u << PL_ROLES) | ((m->roles & 1u) ? (1u << PL_ROLES) - 1u : m->roles);
     for (unsigned i = 0; i <= PL_ROLES; i++) {
         pl_org_key tmp;
         const pl_org_key *cur =
@@ -1042,31 +1359,15 @@ pl_status vault_member_remove(pl_vault *v, const uint8_t feed[PL_SIGN_PK_BYTES],
         if (st == PL_OK)
             st = vault_key_hold(v, pk[i], sk[i], label, err);
     }
-    /* Each remaining member gets the new member key and the new keys of its roles. */
-    for (unsigned k = 1; st == PL_OK && k < o->nmembers; k++) {
+    /* Each remaining member gets the new member key and the new keys of its roles; each
+     * coordinator every new key. */
+    grant_key gk[PL_ROLES + 1];
+    for (unsigned i = 0; i <= PL_ROLES; i++)
+        gk[i] = (grant_key){i < PL_ROLES ? role_names[i] : "member", epoch[i], pk[i]};
+    for (unsigned k = 0; st == PL_OK && k < o->nmembers; k++) {
         const pl_org_member *r = &o->members[k];
-        if (r == m || r->removed)
-            continue;
-        grant_key gk[PL_ROLES + 1];
-        unsigned ng = 0;
-        gk[ng++] = (grant_key){"member", epoch[PL_ROLES], pk[PL_ROLES]};
-        for (unsigned i = 0; i < PL_ROLES; i++)
-            if (epoch[i] && (r->roles & (1u << i)))
-                gk[ng++] = (grant_key){role_names[i], epoch[i], pk[i]};
-        json_t *grants = NULL, *gbody = NULL;
-        char labels[512], rhex[65];
-        if ((st = build_grant(v, gk, ng, r->id.box_pk, &grants, labels, sizeof labels, err)) !=
-            PL_OK)
-            break;
-        gbody = json_pack("{s:o}", "keys", grants);
-        sodium_bin2hex(rhex, sizeof rhex, r->id.sign_pk, PL_SIGN_PK_BYTES);
-        pl_meta_pair gm[] = {{"keys", labels}, {"member", rhex}};
-        if (!gbody || fmt_meta_build(gm, 2, meta, sizeof meta, &mlen) != 0)
-            st = pl_fail(err, PL_E_NOMEM, "cannot build a key grant");
-        else
-            st = append_json(v, "key.grant", gbody, meta, (const uint8_t(*)[PL_ID_BYTES])refs,
-                             2, (const uint8_t(*)[PL_BOX_PK_BYTES])r->id.box_pk, 1, &e, err);
-        json_decref(gbody);
+        if (r != m && !r->removed && r != me)
+            st = append_grant(v, o, r, gk, PL_ROLES + 1, refs[1], err);
     }
     if (st == PL_OK)
         st = vault_commit(v, err);
@@ -1078,6 +1379,198 @@ pl_status vault_member_remove(pl_vault *v, const uint8_t feed[PL_SIGN_PK_BYTES],
         *out = removal;
 out:
     json_decref(body);
+    free(o);
+    free(pk);
+    sodium_free(sk);
+    return st;
+}
+
+/* ---- repair after concurrent changes ------------------------------------------------------ */
+
+typedef struct {
+    uint8_t member[PL_SIGN_PK_BYTES];
+    char kids[PL_META_VALUE_MAX + 1]; /* "" when the grant has none: then labels */
+    char labels[PL_META_VALUE_MAX + 1];
+} grant_seen;
+
+typedef struct {
+    const pl_org *org;
+    grant_seen *list;
+    size_t n, cap;
+    int nomem;
+} grants_seen_ctx;
+
+static int collect_grant(void *ctx, const pl_entry *e)
+{
+    grants_seen_ctx *g = ctx;
+    grant_seen s;
+    memset(&s, 0, sizeof s);
+    if (meta_key(&e->h, "member", s.member) != 0 || e->h.nrefs < 1 ||
+        sodium_memcmp(e->h.refs[0], g->org->id, PL_ID_BYTES) != 0 ||
+        !org_coordinator_at(g->org, e->h.feed, e->h.seq) || !entry_authentic(e))
+        return 0;
+    if (fmt_meta_get(e->h.meta, e->h.meta_len, "kids", s.kids, sizeof s.kids) != 0)
+        s.kids[0] = '\0';
+    if (fmt_meta_get(e->h.meta, e->h.meta_len, "keys", s.labels, sizeof s.labels) != 0)
+        s.labels[0] = '\0';
+    if (grow((void **)&g->list, &g->cap, g->n, sizeof s) != 0) {
+        g->nomem = 1;
+        return 1;
+    }
+    g->list[g->n++] = s;
+    return 0;
+}
+
+/* 1 when a grant names key k: by its id prefix, or (a grant without kids=) by its label. */
+static int grant_names(const grant_seen *s, const pl_org_key *k)
+{
+    char list[PL_META_VALUE_MAX + 1], want[40], kid[17];
+    if (s->kids[0]) {
+        sodium_bin2hex(kid, sizeof kid, k->pk, 8);
+        snprintf(list, sizeof list, "%s", s->kids);
+        want[0] = '\0';
+        for (char *save = NULL, *t = strtok_r(list, ",", &save); t;
+             t = strtok_r(NULL, ",", &save))
+            if (!strcmp(t, kid))
+                return 1;
+        return 0;
+    }
+    if (k->epoch == 1)
+        snprintf(want, sizeof want, "%s", k->role);
+    else
+        snprintf(want, sizeof want, "%s/%u", k->role, (unsigned)k->epoch);
+    snprintf(list, sizeof list, "%s", s->labels);
+    for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        if (!strcmp(t, want))
+            return 1;
+    return 0;
+}
+
+/* 1 when member m made key k or was granted it. */
+static int member_holds(const grants_seen_ctx *g, const pl_org_member *m, const pl_org_key *k)
+{
+    if (sodium_memcmp(k->author, m->id.sign_pk, PL_SIGN_PK_BYTES) == 0)
+        return 1;
+    for (size_t i = 0; i < g->n; i++)
+        if (sodium_memcmp(g->list[i].member, m->id.sign_pk, PL_SIGN_PK_BYTES) == 0 &&
+            grant_names(&g->list[i], k))
+            return 1;
+    return 0;
+}
+
+/* 1 when member m should hold the keys of name ("member" or a role). */
+static int member_needs(const pl_org_member *m, unsigned name)
+{
+    return name == PL_ROLES || (m->roles & 1u) || (m->roles & (1u << name));
+}
+
+pl_status vault_org_repair(pl_vault *v, unsigned *rotated, unsigned *granted, pl_err *err)
+{
+    *rotated = *granted = 0;
+    pl_org *o = calloc(1, sizeof *o);
+    uint8_t(*pk)[PL_BOX_PK_BYTES] = calloc(PL_ROLES + 1, PL_BOX_PK_BYTES);
+    uint8_t(*sk)[PL_BOX_SK_BYTES] = sodium_malloc((PL_ROLES + 1) * PL_BOX_SK_BYTES);
+    grants_seen_ctx g = {o, NULL, 0, 0, 0};
+    unsigned held_before = v->sec->nheld;
+    pl_status st = o && pk && sk ? vault_org(v, o, err) : pl_fail(err, PL_E_NOMEM, "out of memory");
+    const pl_org_member *me = st == PL_OK ? org_member(o, v->id.sign_pk) : NULL;
+    if (st != PL_OK || !me || !(me->roles & 1u) || me->removed)
+        goto out; /* only a current coordinator repairs */
+    pl_filter f = {.type = "key.grant"};
+    if ((st = vault_log(v, &f, collect_grant, &g, err)) != PL_OK)
+        goto out;
+    if (g.nomem) {
+        st = pl_fail(err, PL_E_NOMEM, "out of memory");
+        goto out;
+    }
+    /* 1. A current key that a removed member holds (two removals at once each granted
+     *    their new key to the member the other removed) gets a new epoch. */
+    grant_key gk[PL_ROLES + 1];
+    const uint8_t *why = NULL;
+    for (unsigned i = 0; i <= PL_ROLES; i++) {
+        const char *name = i < PL_ROLES ? role_names[i] : "member";
+        pl_org_key tmp;
+        const pl_org_key *cur = pl_org_current_key(o, name, &tmp);
+        gk[i] = (grant_key){name, 0, pk[i]};
+        for (unsigned k = 0; cur && k < o->nmembers; k++) {
+            const pl_org_member *r = &o->members[k];
+            if (r->removed && member_holds(&g, r, cur)) {
+                gk[i].epoch = cur->epoch + 1;
+                why = r->removal_id;
+                crypto_box_keypair(pk[i], sk[i]);
+                break;
+            }
+        }
+    }
+    if ((st = vault_begin(v, err)) != PL_OK)
+        goto out;
+    char meta[PL_META_MAX + 1];
+    size_t mlen;
+    pl_entry e;
+    uint8_t refs[2][PL_ID_BYTES];
+    memcpy(refs[0], o->id, PL_ID_BYTES);
+    if (why)
+        memcpy(refs[1], why, PL_ID_BYTES);
+    pl_org_key mtmp;
+    const pl_org_key *member_key = pl_org_current_key(o, "member", &mtmp);
+    for (unsigned i = 0; st == PL_OK && i <= PL_ROLES; i++) {
+        if (!gk[i].epoch)
+            continue;
+        char hex[2 * PL_BOX_PK_BYTES + 1], ep[12], label[32];
+        json_t *empty = json_object();
+        sodium_bin2hex(hex, sizeof hex, pk[i], PL_BOX_PK_BYTES);
+        snprintf(ep, sizeof ep, "%u", (unsigned)gk[i].epoch);
+        pl_meta_pair km[] = {{"epoch", ep}, {"key", gk[i].name}, {"pk", hex}};
+        /* Readable by the members: the new member key when it rotates, else the current. */
+        const uint8_t *to = gk[PL_ROLES].epoch ? pk[PL_ROLES] : member_key->pk;
+        if (!empty || fmt_meta_build(km, 3, meta, sizeof meta, &mlen) != 0)
+            st = pl_fail(err, PL_E_NOMEM, "cannot build a key announcement");
+        else
+            st = append_json(v, "key.rotate", empty, meta, (const uint8_t(*)[PL_ID_BYTES])refs,
+                             2, (const uint8_t(*)[PL_BOX_PK_BYTES])to, 1, &e, err);
+        json_decref(empty);
+        snprintf(label, sizeof label, "%s/%u", gk[i].name, (unsigned)gk[i].epoch);
+        if (st == PL_OK)
+            st = vault_key_hold(v, pk[i], sk[i], label, err);
+        if (st == PL_OK)
+            (*rotated)++;
+    }
+    /* 2. Each current member gets the new keys, and a current key it should hold but was
+     *    never granted (a member added while another coordinator rotated), where this vault
+     *    holds it. */
+    for (unsigned k = 0; st == PL_OK && k < o->nmembers; k++) {
+        const pl_org_member *r = &o->members[k];
+        if (r->removed || r == me)
+            continue;
+        grant_key give[PL_ROLES + 1];
+        unsigned any = 0;
+        for (unsigned i = 0; i <= PL_ROLES; i++) {
+            pl_org_key tmp;
+            const pl_org_key *cur = pl_org_current_key(o, gk[i].name, &tmp);
+            give[i] = gk[i];
+            if (!member_needs(r, i))
+                give[i].epoch = 0;
+            else if (!gk[i].epoch && cur && !member_holds(&g, r, cur) &&
+                     feed_held_index(v, cur->pk) >= 0)
+                give[i] = (grant_key){gk[i].name, cur->epoch, cur->pk};
+            any += give[i].epoch != 0;
+        }
+        if (!any)
+            continue;
+        st = append_grant(v, o, r, give, PL_ROLES + 1, why ? refs[1] : r->add_id, err);
+        if (st == PL_OK)
+            (*granted)++;
+    }
+    if (st == PL_OK)
+        st = vault_commit(v, err);
+    else
+        vault_rollback(v);
+    if (st != PL_OK) {
+        feed_held_truncate(v, held_before);
+        *rotated = *granted = 0;
+    }
+out:
+    free(g.list);
     free(o);
     free(pk);
     sodium_free(sk);

@@ -137,7 +137,7 @@ static pl_status list_bundles(const char *feeds, sync_file **out, size_t *n, pl_
     return st;
 }
 
-/* The coordinator's feed sorts first: its organisation entries (a member added, a removal)
+/* Coordinators' feeds sort first: their organisation entries (a member added, a removal)
  * decide how the other feeds' entries are judged. */
 static int by_order(const void *a, const void *b)
 {
@@ -291,7 +291,9 @@ static pl_status write_invites(pl_vault *v, const pl_org *o, const char *dir,
         const pl_org_member *m = &o->members[i];
         char name[PL_FINGERPRINT_HEX + 8];
         struct stat sb;
-        if (m == me || m->removed)
+        /* Each coordinator invites the members it added: one writer per file. */
+        if (m == me || m->removed || sodium_memcmp(m->added_by, me->id.sign_pk,
+                                                   PL_SIGN_PK_BYTES) != 0)
             continue;
         snprintf(name, sizeof name, "%s.invite", m->id.fingerprint);
         char *path = join_path(inv_dir, name);
@@ -342,8 +344,7 @@ pl_status vault_sync(pl_vault *v, const char *dir, unsigned flags, pl_sync_cb cb
         goto out;
     if (vault_org(v, o, &ignore) == PL_OK)
         for (size_t i = 0; i < n; i++)
-            files[i].coordinator =
-                !sodium_memcmp(files[i].feed, o->coordinator, PL_SIGN_PK_BYTES);
+            files[i].coordinator = org_coordinator_at(o, files[i].feed, 1) != NULL;
     if (n)
         qsort(files, n, sizeof *files, by_order);
     if ((st = import_all(v, files, n, cb, ctx, rep, err)) != PL_OK)
@@ -377,6 +378,14 @@ pl_status vault_sync(pl_vault *v, const char *dir, unsigned flags, pl_sync_cb cb
     }
     if (!org_member(o, v->id.sign_pk))
         goto out; /* not (yet) a member: nothing of ours to publish */
+    /* A coordinator mends what concurrent changes left (formats/org.md §10.6) before it
+     * publishes; a restored vault waits, as it may not append yet. */
+    if (!vault_is_restored(v)) {
+        if ((st = vault_org_repair(v, &rep->keys_rotated, &rep->grants_written, err)) != PL_OK)
+            goto out;
+        if ((rep->keys_rotated || rep->grants_written) && (st = vault_org(v, o, err)) != PL_OK)
+            goto out;
+    }
     if (make_dir(feeds) != 0 || make_dir(own) != 0) {
         st = pl_fail(err, PL_E_IO, "cannot make %s: %s", own, strerror(errno));
         goto out;

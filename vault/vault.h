@@ -210,6 +210,8 @@ typedef struct {
     char role[16];
     uint32_t epoch;
     uint8_t pk[PL_BOX_PK_BYTES];
+    uint8_t by[PL_ID_BYTES];   /* the entry that announced it (the genesis for member/1) */
+    uint8_t author[PL_SIGN_PK_BYTES]; /* whose device made it (and holds it) */
 } pl_org_key;
 
 #define PL_ORG_MEMBERS_MAX      128u
@@ -220,7 +222,15 @@ typedef struct {
     uint64_t from_seq;
     uint64_t until_seq; /* after a removal: the member's last entry that counts; else max */
     int removed;
+    uint8_t added_by[PL_SIGN_PK_BYTES]; /* the coordinator of the first member.add that counts */
+    uint8_t add_id[PL_ID_BYTES];        /* that member.add (the genesis for the first) */
+    uint8_t removal_id[PL_ID_BYTES];    /* the member.remove whose cut holds, when removed */
 } pl_org_member;
+
+/* A concurrent change that the membership rules resolved (formats/org.md §10.6): printed by
+ * 'org show' and 'verify', so that coordinators see what did not take effect. */
+#define PL_ORG_NOTES_MAX 16u
+#define PL_ORG_NOTE_LEN  200u
 
 #define PL_ORG_KEYS_MAX 64u
 
@@ -241,6 +251,8 @@ typedef struct {
         unsigned write, read; /* role masks */
     } policy[16];
     unsigned npolicy; /* 0 when this vault cannot read the genesis body yet */
+    char notes[PL_ORG_NOTES_MAX][PL_ORG_NOTE_LEN];
+    unsigned nnotes; /* may exceed PL_ORG_NOTES_MAX: the count of every note */
 } pl_org;
 
 /* "coordinator,guide" -> mask; -1 (and the unknown name in bad) when a role is unknown. */
@@ -262,6 +274,13 @@ const pl_org_member *pl_org_find(const pl_org *o, const char *fp);
 /* The current (highest-epoch) key of name ("member" or a role); NULL when none. For
  * "member" before any rotation it is the epoch-1 key, returned as a static copy in out. */
 const pl_org_key *pl_org_current_key(const pl_org *o, const char *name, pl_org_key *out);
+/* After concurrent changes by coordinators (formats/org.md §10.6), a current coordinator
+ * gives a new epoch to each current key that a removed member holds, and grants each current
+ * member the current keys it lacks (where this vault holds them). *rotated and *granted
+ * count the entries written; nothing is written when nothing needs repair or when this
+ * vault is not a current coordinator's. */
+PL_WUR pl_status vault_org_repair(pl_vault *v, unsigned *rotated, unsigned *granted,
+                                  pl_err *err);
 /* Holds every key granted to this vault by the key.grant entries it has (after an import);
  * *taken receives how many keys the grants carried (already held ones count too). */
 PL_WUR pl_status vault_accept_grants(pl_vault *v, unsigned *taken, pl_err *err);
@@ -336,6 +355,7 @@ typedef struct {
     int restore_settled;         /* a restored vault caught up and may append again */
     int restore_waiting;         /* a restored vault's own later entries are not all in */
     int waiting;              /* joined, but the organisation's entries are not there yet */
+    unsigned keys_rotated, grants_written; /* repairs by a coordinator (vault_org_repair) */
 } pl_sync_report;
 
 typedef enum {

@@ -71,9 +71,7 @@ expect_in "signature does not verify" "$ERR" "forged file named"
 printf 'not json' > "$T/junk.json"
 expect_rc 1 "member add of a file that is not an identity" -- pl member add "$T/junk.json" \
   --role guide --expect-fingerprint "$GFP"
-expect_rc 1 "member add as coordinator (not yet possible)" -- pl member add "$T/kim.json" \
-  --role coordinator --expect-fingerprint "$GFP"
-expect_in "not possible yet" "$ERR" "second coordinators refused for now"
+# (Adding coordinators, and what they may do, is tested in e2e_coordinators.sh.)
 expect_rc 0 "member add" -- pl member add "$T/kim.json" --role guide --role supervisor \
   --expect-fingerprint "${GFP:0:4} ${GFP:4:28}" --json
 [ "$(json 'j["roles"]')" = "guide,supervisor" ] || fail "roles: $OUT"
