@@ -102,6 +102,7 @@ int cmd_show(cli_ctx *ctx, int argc, char **argv);
 int cmd_verify(cli_ctx *ctx, int argc, char **argv);
 int cmd_org(cli_ctx *ctx, int argc, char **argv);
 int cmd_member(cli_ctx *ctx, int argc, char **argv);
+int cmd_fork(cli_ctx *ctx, int argc, char **argv);
 int cmd_join(cli_ctx *ctx, int argc, char **argv);
 int cmd_match(cli_ctx *ctx, int argc, char **argv);
 int cmd_agreement(cli_ctx *ctx, int argc, char **argv);

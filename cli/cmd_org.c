@@ -391,3 +391,59 @@ int cmd_member(cli_ctx *ctx, int argc, char **argv)
     printf("Added %s as %s (entry %.12s)\n", m.name[0] ? m.name : m.fingerprint, list, id);
     return cli_finish_stdout();
 }
+
+int cmd_fork(cli_ctx *ctx, int argc, char **argv)
+{
+    const char *keep = NULL, *reason = NULL;
+    const cli_opt opts[] = {
+        {"keep", "ID", "the entry whose branch counts (an id prefix 'peerlog verify' names)",
+         &keep, NULL},
+        {"reason", "TEXT", "why that branch (kept in the ledger, readable by every member)",
+         &reason, NULL},
+    };
+    const cli_command cmd = {
+        "fork resolve", NULL, "Resolve a fork of a member's feed (coordinators only).",
+        "A fork is two different entries with one feed and sequence number, usually from a\n"
+        "laptop brought back from an old backup. 'peerlog verify' names the two entries and\n"
+        "fails until a coordinator decides which branch counts. Both branches stay in every\n"
+        "vault as evidence; the resolution covers the forks of that feed up to the newest\n"
+        "entry of it this vault holds (a later fork needs a new resolution). Ask the member\n"
+        "which entries are the genuine ones before you choose.\n"
+        "\nExample:\n"
+        "  peerlog fork resolve --keep 3f9a2c4b1d07 --reason \"restored laptop; kept the "
+        "entries its supervisor read\"\n",
+        opts, sizeof opts / sizeof opts[0]};
+    if (argc < 1 || strcmp(argv[0], "resolve") != 0) {
+        if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
+            cli_help(&cmd);
+            return cli_finish_stdout();
+        }
+        return cli_usage_error(&cmd, "say 'peerlog fork resolve'");
+    }
+    const char *pos[1];
+    size_t npos;
+    int rc = cli_parse(ctx, &cmd, argc - 1, argv + 1, pos, 0, &npos);
+    if (rc)
+        return rc < 0 ? EXIT_USAGE : cli_finish_stdout();
+    if (!keep || strlen(keep) < 4 || strspn(keep, "0123456789abcdef") != strlen(keep))
+        return cli_usage_error(&cmd, "name the entry to keep with --keep (at least 4 hex "
+                                     "digits of its id)");
+    if (!reason || !*reason)
+        return cli_usage_error(&cmd, "give a reason with --reason");
+    pl_vault *v = NULL;
+    if ((rc = cli_open_vault(ctx, &v)) != EXIT_OK)
+        return rc;
+    pl_err err = {{0}};
+    pl_entry e;
+    pl_status st = vault_fork_resolve(v, keep, reason, &e, &err);
+    vault_close(v);
+    if (st != PL_OK)
+        return cli_fail(st, &err);
+    char id[PL_ID_HEX + 1];
+    cli_hex(e.id, PL_ID_BYTES, id, sizeof id);
+    if (ctx->json)
+        return cli_print_json(json_pack("{s:s}", "entry", id));
+    printf("Resolved the fork, keeping the branch of %s (entry %.12s).\n"
+           "Run 'peerlog sync DIR' so that every member's verify sees it.\n", keep, id);
+    return cli_finish_stdout();
+}

@@ -420,12 +420,13 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
                                                    (json_int_t)rep->problem[i].seq, "what",
                                                    rep->problem[i].what));
         }
-        json_t *j = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "ok",
+        json_t *j = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "ok",
                               rep->nproblems == 0 && st == PL_OK, "feeds",
                               (json_int_t)rep->feeds, "entries", (json_int_t)rep->entries,
                               "bodies_checked", (json_int_t)rep->bodies_checked,
                               "bodies_erased", (json_int_t)rep->bodies_erased,
                               "not_counted", (json_int_t)rep->not_counted,
+                              "forks_resolved", (json_int_t)rep->forks_resolved,
                               "signatures_checked", (json_int_t)rep->signatures_checked,
                               "problem_count", (json_int_t)rep->nproblems, "problems", probs);
         json_t *notes = json_array();
@@ -458,6 +459,10 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
             printf("%llu entr%s by removed members, written after their removal, kept as "
                    "evidence; they do not count\n", (unsigned long long)rep->not_counted,
                    rep->not_counted == 1 ? "y" : "ies");
+        if (rep->nproblems == 0 && st == PL_OK && rep->forks_resolved)
+            printf("%llu entr%s at forks that a coordinator resolved; both branches are kept "
+                   "as evidence\n", (unsigned long long)rep->forks_resolved,
+                   rep->forks_resolved == 1 ? "y" : "ies");
         if (o)
             cli_print_org_notes(o);
         if (!(rep->nproblems == 0 && st == PL_OK))

@@ -555,6 +555,40 @@ static pl_status check_members(pl_vault *v, const pl_org *o, const pl_bundle_inf
     return PL_OK;
 }
 
+/* Forks a coordinator's resolution covers (formats/org.md §10.7) are stored as evidence but
+ * no longer reported as forks: they move from rep->forks to rep->forks_resolved. */
+static pl_status resolved_forks(pl_vault *v, const pl_org *o, const pl_bundle_info *info,
+                                const import_item *items, pl_import_report *rep, pl_err *err)
+{
+    pl_fork_resolution *res = NULL;
+    size_t nres = 0;
+    pl_status st = org_fork_resolutions(v, o, &res, &nres, err);
+    for (uint32_t i = 0; st == PL_OK && i < info->count; i++) {
+        const import_item *it = &items[i];
+        if (it->state != ENTRY_FORK)
+            continue;
+        for (size_t r = 0; r < nres; r++) {
+            const pl_fork_resolution *x = &res[r];
+            char hex[PL_ID_HEX + 1];
+            pl_entry kept;
+            pl_err ignore;
+            if (memcmp(x->feed, it->feed, PL_SIGN_PK_BYTES) != 0 || it->seq < x->seq ||
+                it->seq > x->until_seq)
+                continue;
+            sodium_bin2hex(hex, sizeof hex, x->keep, PL_ID_BYTES);
+            if (it->seq > x->seq || !memcmp(x->keep, it->id, PL_ID_BYTES) ||
+                (vault_find(v, hex, &kept, &ignore) == PL_OK && kept.h.seq == it->seq &&
+                 !memcmp(kept.h.feed, it->feed, PL_SIGN_PK_BYTES))) {
+                rep->forks--;
+                rep->forks_resolved++;
+                break;
+            }
+        }
+    }
+    free(res);
+    return st;
+}
+
 pl_status vault_import(pl_vault *v, const uint8_t *in, size_t n, pl_import_report *rep,
                        pl_err *err)
 {
@@ -640,13 +674,15 @@ pl_status vault_import(pl_vault *v, const uint8_t *in, size_t n, pl_import_repor
         st = vault_org(v, o, err); /* the new keys may open more */
     if (st == PL_OK)
         st = check_members(v, o, &info, list, h, items, rep, err);
+    if (st == PL_OK && rep->forks)
+        st = resolved_forks(v, o, &info, items, rep, err);
     if (st == PL_OK)
         st = vault_commit(v, err);
     else
         vault_rollback(v);
     if (st != PL_OK) {
         feed_held_truncate(v, held_before);
-        rep->added = rep->forks = 0;
+        rep->added = rep->forks = rep->forks_resolved = 0;
         rep->keys_taken = 0;
     }
 out:

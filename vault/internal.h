@@ -134,6 +134,16 @@ void org_note(pl_org *o, const char *fmt, ...) __attribute__((format(printf, 2, 
  * who may write organisation entries there. */
 const pl_org_member *org_coordinator_at(const pl_org *o, const uint8_t feed[PL_SIGN_PK_BYTES],
                                         uint64_t seq);
+/* A coordinator's fork.resolve that counts: forks of feed from seq to until_seq are
+ * resolved, keeping the branch of entry keep (formats/org.md §10.7). */
+typedef struct {
+    uint8_t feed[PL_SIGN_PK_BYTES];
+    uint64_t seq, until_seq;
+    uint8_t keep[PL_ID_BYTES], by[PL_ID_BYTES];
+} pl_fork_resolution;
+/* Every counted resolution, in *out (free() it) and *n. */
+PL_WUR pl_status org_fork_resolutions(pl_vault *v, const pl_org *o, pl_fork_resolution **out,
+                                      size_t *n, pl_err *err);
 /* The member whose feed is feed, or NULL. */
 const pl_org_member *org_member(const pl_org *o, const uint8_t feed[PL_SIGN_PK_BYTES]);
 /* 0 when h's author was a member whose roles may write h's type at h's place in its feed;

@@ -220,26 +220,30 @@ int entry_authentic(const pl_entry *e)
     return ok;
 }
 
+static int grow(void **list, size_t *cap, size_t n, size_t size);
+
 typedef struct {
     pl_org *org;
     const uint8_t *genesis;
+    pl_org_key *cand; /* every well-formed announcement, before the epoch rule */
+    size_t n, cap;
+    int nomem;
 } keys_ctx;
 
 /* Collects the key announcements that refer to the genesis: each role's, at each epoch, and
- * the member key's rotations, by a coordinator whose interval holds the announcement. Two
- * coordinators who rotate one key at once both announce the same epoch: both keys are kept
- * (members may hold either), and pl_org_current_key picks one the same way everywhere. */
+ * the member key's rotations, by a coordinator whose interval holds the announcement. */
 static int collect_key(void *ctx, const pl_entry *e)
 {
     keys_ctx *k = ctx;
     char role[16], hex[2 * PL_BOX_PK_BYTES + 1], ep[12] = "1";
     pl_org *o = k->org;
+    pl_org_key key;
+    memset(&key, 0, sizeof key);
     if (strcmp(e->h.type, "key.rotate") != 0 || e->h.nrefs < 1 ||
         sodium_memcmp(e->h.refs[0], k->genesis, PL_ID_BYTES) != 0 ||
         !org_coordinator_at(o, e->h.feed, e->h.seq) ||
         fmt_meta_get(e->h.meta, e->h.meta_len, "key", role, sizeof role) != 0 ||
-        fmt_meta_get(e->h.meta, e->h.meta_len, "pk", hex, sizeof hex) != 0 ||
-        o->nkeys == PL_ORG_KEYS_MAX)
+        fmt_meta_get(e->h.meta, e->h.meta_len, "pk", hex, sizeof hex) != 0)
         return 0;
     if (fmt_meta_get(e->h.meta, e->h.meta_len, "epoch", ep, sizeof ep) != 0)
         snprintf(ep, sizeof ep, "1"); /* the genesis's announcements carry no epoch */
@@ -255,23 +259,59 @@ static int collect_key(void *ctx, const pl_entry *e)
     /* Epoch 1 comes from the genesis author alone, in the genesis's transaction. */
     if (epoch == 1 && sodium_memcmp(e->h.feed, o->coordinator, PL_SIGN_PK_BYTES) != 0)
         return 0;
-    pl_org_key *key = &o->keys[o->nkeys];
     size_t bin = 0;
-    if (sodium_hex2bin(key->pk, sizeof key->pk, hex, strlen(hex), NULL, &bin, NULL) != 0 ||
-        bin != PL_BOX_PK_BYTES)
+    if (sodium_hex2bin(key.pk, sizeof key.pk, hex, strlen(hex), NULL, &bin, NULL) != 0 ||
+        bin != PL_BOX_PK_BYTES || !entry_authentic(e))
         return 0;
-    for (unsigned i = 0; i < o->nkeys; i++)
-        if (sodium_memcmp(o->keys[i].pk, key->pk, PL_BOX_PK_BYTES) == 0 ||
-            (epoch == 1 && o->keys[i].epoch == 1 && !strcmp(o->keys[i].role, role)))
-            return 0; /* announced already */
-    if (!entry_authentic(e))
-        return 0;
-    snprintf(key->role, sizeof key->role, "%s", role);
-    key->epoch = (uint32_t)epoch;
-    memcpy(key->by, e->id, PL_ID_BYTES);
-    memcpy(key->author, e->h.feed, PL_SIGN_PK_BYTES);
-    o->nkeys++;
+    snprintf(key.role, sizeof key.role, "%s", role);
+    key.epoch = (uint32_t)epoch;
+    memcpy(key.by, e->id, PL_ID_BYTES);
+    memcpy(key.author, e->h.feed, PL_SIGN_PK_BYTES);
+    if (grow((void **)&k->cand, &k->cap, k->n, sizeof key) != 0) {
+        k->nomem = 1;
+        return 1;
+    }
+    k->cand[k->n++] = key;
     return 0;
+}
+
+static int by_epoch_id(const void *a, const void *b)
+{
+    const pl_org_key *x = a, *y = b;
+    if (x->epoch != y->epoch)
+        return x->epoch < y->epoch ? -1 : 1;
+    return memcmp(x->by, y->by, PL_ID_BYTES);
+}
+
+/* The keys that count, the same everywhere whatever order they arrived in: taken by epoch,
+ * then announcing id; epoch e of a name counts only when a key of epoch e - 1 of that name
+ * counts (the member key's epoch 1 is the genesis's); a public key announced before is not
+ * taken again; at most PL_ORG_KEYS_MAX. Two coordinators who rotate one key at once both
+ * announce the same epoch: both keys count (members may hold either), and
+ * pl_org_current_key picks one the same way everywhere. */
+static void take_keys(pl_org *o, pl_org_key *cand, size_t n)
+{
+    if (n)
+        qsort(cand, n, sizeof *cand, by_epoch_id);
+    for (size_t i = 0; i < n; i++) {
+        const pl_org_key *c = &cand[i];
+        int prev = c->epoch == 2 && !strcmp(c->role, "member"), dup = 0;
+        for (unsigned j = 0; j < o->nkeys; j++) {
+            const pl_org_key *k = &o->keys[j];
+            dup |= sodium_memcmp(k->pk, c->pk, PL_BOX_PK_BYTES) == 0 ||
+                   (c->epoch == 1 && k->epoch == 1 && !strcmp(k->role, c->role));
+            prev |= !strcmp(k->role, c->role) && k->epoch + 1 == c->epoch;
+        }
+        if (dup || (c->epoch > 1 && !prev) ||
+            sodium_memcmp(c->pk, o->member_pk, PL_BOX_PK_BYTES) == 0)
+            continue;
+        if (o->nkeys == PL_ORG_KEYS_MAX) {
+            org_note(o, "the organisation has more than %u keys; later epochs are not used",
+                     PL_ORG_KEYS_MAX);
+            return;
+        }
+        o->keys[o->nkeys++] = *c;
+    }
 }
 
 const pl_org_key *pl_org_current_key(const pl_org *o, const char *name, pl_org_key *out)
@@ -364,9 +404,15 @@ pl_status vault_org(pl_vault *v, pl_org *out, pl_err *err)
     /* Members first: who may announce keys depends on who is a coordinator. */
     if ((st = org_members(v, out, &g, err)) != PL_OK)
         return st;
-    keys_ctx kc = {out, out->id};
+    keys_ctx kc = {out, out->id, NULL, 0, 0, 0};
     pl_filter f = {.type = "key.rotate"};
-    if ((st = vault_log(v, &f, collect_key, &kc, err)) != PL_OK)
+    st = vault_log(v, &f, collect_key, &kc, err);
+    if (st == PL_OK && kc.nomem)
+        st = pl_fail(err, PL_E_NOMEM, "out of memory");
+    if (st == PL_OK)
+        take_keys(out, kc.cand, kc.n);
+    free(kc.cand);
+    if (st != PL_OK)
         return st;
     /* Keys made at once: each epoch of a name with more than one key, reported once. */
     for (unsigned i = 0; i < out->nkeys; i++) {
@@ -539,8 +585,10 @@ static const char *short_fp(const pl_org_member *m, char out[9])
  * the same members whatever order they arrived in:
  *   1. the first coordinator (the genesis author) is a member from the genesis on and is
  *      never removed; its removals always count;
- *   2. a member.add counts when its author is a coordinator whose interval holds it; the
- *      adds are taken until nothing changes, and two adds of one member join their roles;
+ *   2. a member.add counts when its author is a coordinator whose interval holds it, and
+ *      gives the coordinator role only when the first coordinator wrote it (so the set of
+ *      coordinators is decided by one feed, in that feed's order); the adds are taken until
+ *      nothing changes, and two adds of one member join their roles;
  *   3. a removal by another coordinator counts when its interval holds it and it removes no
  *      coordinator (only the first coordinator removes coordinators);
  *   4. removal wins: of several cuts of one member the lowest holds, and an add never undoes
@@ -598,6 +646,8 @@ static pl_status org_members(pl_vault *v, pl_org *o, const pl_entry *genesis, pl
             pl_org_member *a = c->remove || c->counted ? NULL : member_of(o, c->author);
             if (!a || !(a->roles & 1u) || c->seq < a->from_seq || c->seq > cut[i])
                 continue;
+            if ((c->roles & 1u) && a != first)
+                continue; /* only the first coordinator makes coordinators */
             if (sodium_memcmp(c->member, first->id.sign_pk, PL_SIGN_PK_BYTES) == 0) {
                 c->counted = 1; /* the first coordinator holds its role already */
                 continue;
@@ -681,8 +731,10 @@ static pl_status org_members(pl_vault *v, pl_org *o, const pl_entry *genesis, pl
             continue;
         org_note(o, c->seq > cut[i] ? "coordinator %s added a member after their own removal; "
                                       "that does not count"
-                                    : "coordinator %s added a member who does not fit: the "
-                                      "organisation is full",
+                 : (c->roles & 1u) ? "coordinator %s added a coordinator; only the first "
+                                     "coordinator adds coordinators, so it does not count"
+                                   : "coordinator %s added a member who does not fit: the "
+                                     "organisation is full",
                  short_fp(a, f1));
     }
     free(cut);
@@ -769,6 +821,12 @@ pl_status vault_member_add(pl_vault *v, const pl_identity *m, unsigned roles, pl
     }
     if (!roles || roles >= (1u << PL_ROLES)) {
         st = pl_fail(err, PL_E_INVALID, "give at least one role");
+        goto out;
+    }
+    if ((roles & 1u) && me != &o->members[0]) {
+        st = pl_fail(err, PL_E_ACCESS, "only the first coordinator (%.8s…) can add a "
+                                       "coordinator (formats/org.md §10.6)",
+                     o->members[0].id.fingerprint);
         goto out;
     }
     for (unsigned i = 0; i < o->nmembers; i++)
@@ -1050,7 +1108,7 @@ const pl_org_member *org_member(const pl_org *o, const uint8_t feed[PL_SIGN_PK_B
 static int writers_of(const pl_org *o, const char *type, unsigned *mask)
 {
     static const char *const org_types[] = {"org.genesis", "key.rotate", "key.grant",
-                                            "member.add", "member.remove"};
+                                            "member.add", "member.remove", "fork.resolve"};
     for (size_t i = 0; i < sizeof org_types / sizeof org_types[0]; i++)
         if (strcmp(type, org_types[i]) == 0) {
             *mask = 1u; /* coordinator */
@@ -1319,6 +1377,14 @@ pl_status vault_member_remove(pl_vault *v, const uint8_t feed[PL_SIGN_PK_BYTES],
         epoch[i] = cur->epoch + 1;
         crypto_box_keypair(pk[i], sk[i]);
     }
+    unsigned nrot = 0;
+    for (unsigned i = 0; i <= PL_ROLES; i++)
+        nrot += epoch[i] != 0;
+    if (o->nkeys + nrot > PL_ORG_KEYS_MAX || v->sec->nheld + nrot > PL_HELD_MAX) {
+        st = pl_fail(err, PL_E_INVALID, "the organisation has used up the %u key epochs this "
+                                        "version keeps; nothing was changed", PL_ORG_KEYS_MAX);
+        goto out;
+    }
     body = json_pack("{s:s}", "reason", reason);
     if (!body) {
         st = pl_fail(err, PL_E_NOMEM, "out of memory");
@@ -1487,6 +1553,7 @@ pl_status vault_org_repair(pl_vault *v, unsigned *rotated, unsigned *granted, pl
      *    their new key to the member the other removed) gets a new epoch. */
     grant_key gk[PL_ROLES + 1];
     const uint8_t *why = NULL;
+    unsigned nrot = 0; /* within the key tables' bounds, or not at all */
     for (unsigned i = 0; i <= PL_ROLES; i++) {
         const char *name = i < PL_ROLES ? role_names[i] : "member";
         pl_org_key tmp;
@@ -1494,7 +1561,9 @@ pl_status vault_org_repair(pl_vault *v, unsigned *rotated, unsigned *granted, pl
         gk[i] = (grant_key){name, 0, pk[i]};
         for (unsigned k = 0; cur && k < o->nmembers; k++) {
             const pl_org_member *r = &o->members[k];
-            if (r->removed && member_holds(&g, r, cur)) {
+            if (r->removed && member_holds(&g, r, cur) &&
+                o->nkeys + nrot < PL_ORG_KEYS_MAX && v->sec->nheld + nrot < PL_HELD_MAX) {
+                nrot++;
                 gk[i].epoch = cur->epoch + 1;
                 why = r->removal_id;
                 crypto_box_keypair(pk[i], sk[i]);
@@ -1574,5 +1643,137 @@ out:
     free(o);
     free(pk);
     sodium_free(sk);
+    return st;
+}
+
+/* ---- forks ---------------------------------------------------------------------------- */
+
+pl_status vault_fork_resolve(pl_vault *v, const char *keep, const char *reason, pl_entry *out,
+                             pl_err *err)
+{
+    pl_entry kept;
+    pl_status st;
+    if (!reason || !*reason || strlen(reason) > PL_NAME_MAX)
+        return pl_fail(err, PL_E_INVALID, "give a reason (1 to %u bytes)", PL_NAME_MAX);
+    pl_org *o = calloc(1, sizeof *o);
+    if (!o)
+        return pl_fail(err, PL_E_NOMEM, "out of memory");
+    if ((st = vault_org(v, o, err)) != PL_OK)
+        goto out;
+    const pl_org_member *me = org_member(o, v->id.sign_pk);
+    if (!me || !(me->roles & 1u) || me->removed) {
+        st = pl_fail(err, PL_E_ACCESS, "only a coordinator resolves a fork");
+        goto out;
+    }
+    if ((st = vault_find(v, keep, &kept, err)) != PL_OK)
+        goto out;
+    /* A fork: another entry of the same feed at the same sequence number. And the feed's
+     * head as this vault holds it: the resolution covers forks up to there. */
+    sqlite3_stmt *q = NULL;
+    int others = 0;
+    uint64_t head = 0;
+    int rc = sqlite3_prepare_v2(v->db, "SELECT (SELECT count(*) FROM entries WHERE feed = ?1"
+                                       " AND seq = ?2 AND id <> ?3),"
+                                       " (SELECT max(seq) FROM entries WHERE feed = ?1)",
+                                -1, &q, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_blob(q, 1, kept.h.feed, PL_SIGN_PK_BYTES, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, (sqlite3_int64)kept.h.seq);
+        sqlite3_bind_blob(q, 3, kept.id, PL_ID_BYTES, SQLITE_STATIC);
+        rc = sqlite3_step(q);
+    }
+    if (rc == SQLITE_ROW) {
+        others = sqlite3_column_int(q, 0);
+        head = (uint64_t)sqlite3_column_int64(q, 1);
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW) {
+        st = store_fail(v->db, rc, "reading the feed", err);
+        goto out;
+    }
+    if (!others) {
+        st = pl_fail(err, PL_E_INVALID, "entry %.12s… is not part of a fork: no other entry "
+                                        "has its feed and sequence number ('peerlog verify' "
+                                        "names forks)", keep);
+        goto out;
+    }
+    char feed_hex[2 * PL_SIGN_PK_BYTES + 1], seq[24], until[24], meta[PL_META_MAX + 1];
+    size_t mlen;
+    sodium_bin2hex(feed_hex, sizeof feed_hex, kept.h.feed, PL_SIGN_PK_BYTES);
+    snprintf(seq, sizeof seq, "%llu", (unsigned long long)kept.h.seq);
+    snprintf(until, sizeof until, "%llu", (unsigned long long)head);
+    pl_meta_pair fm[] = {{"feed", feed_hex}, {"seq", seq}, {"until_seq", until}};
+    uint8_t refs[2][PL_ID_BYTES];
+    memcpy(refs[0], o->id, PL_ID_BYTES);
+    memcpy(refs[1], kept.id, PL_ID_BYTES);
+    pl_org_key tmp;
+    const pl_org_key *mk = pl_org_current_key(o, "member", &tmp);
+    json_t *body = json_pack("{s:s}", "reason", reason);
+    if (!body || fmt_meta_build(fm, 3, meta, sizeof meta, &mlen) != 0) {
+        st = pl_fail(err, PL_E_NOMEM, "cannot build the resolution");
+    } else if ((st = vault_begin(v, err)) == PL_OK) {
+        st = append_json(v, "fork.resolve", body, meta, (const uint8_t(*)[PL_ID_BYTES])refs, 2,
+                         (const uint8_t(*)[PL_BOX_PK_BYTES])mk->pk, 1, out, err);
+        if (st == PL_OK)
+            st = vault_commit(v, err);
+        else
+            vault_rollback(v);
+    }
+    json_decref(body);
+out:
+    free(o);
+    return st;
+}
+
+typedef struct {
+    const pl_org *org;
+    pl_fork_resolution *list;
+    size_t n, cap;
+    int nomem;
+} resolutions_ctx;
+
+static int collect_resolution(void *ctx, const pl_entry *e)
+{
+    resolutions_ctx *r = ctx;
+    pl_fork_resolution x;
+    char seq[24], until[24];
+    memset(&x, 0, sizeof x);
+    if (e->h.nrefs != 2 || sodium_memcmp(e->h.refs[0], r->org->id, PL_ID_BYTES) != 0 ||
+        !org_coordinator_at(r->org, e->h.feed, e->h.seq) || meta_key(&e->h, "feed", x.feed) != 0 ||
+        fmt_meta_get(e->h.meta, e->h.meta_len, "seq", seq, sizeof seq) != 0 ||
+        fmt_meta_get(e->h.meta, e->h.meta_len, "until_seq", until, sizeof until) != 0 ||
+        !isdigit((unsigned char)seq[0]) || !isdigit((unsigned char)until[0]))
+        return 0;
+    char *e1, *e2;
+    x.seq = strtoull(seq, &e1, 10);
+    x.until_seq = strtoull(until, &e2, 10);
+    if (*e1 || *e2 || x.seq < 1 || x.until_seq < x.seq || x.until_seq > (uint64_t)INT64_MAX ||
+        !entry_authentic(e))
+        return 0;
+    memcpy(x.keep, e->h.refs[1], PL_ID_BYTES);
+    memcpy(x.by, e->id, PL_ID_BYTES);
+    if (grow((void **)&r->list, &r->cap, r->n, sizeof x) != 0) {
+        r->nomem = 1;
+        return 1;
+    }
+    r->list[r->n++] = x;
+    return 0;
+}
+
+pl_status org_fork_resolutions(pl_vault *v, const pl_org *o, pl_fork_resolution **out,
+                               size_t *n, pl_err *err)
+{
+    resolutions_ctx r = {o, NULL, 0, 0, 0};
+    pl_filter f = {.type = "fork.resolve"};
+    pl_status st = vault_log(v, &f, collect_resolution, &r, err);
+    if (st == PL_OK && r.nomem)
+        st = pl_fail(err, PL_E_NOMEM, "out of memory");
+    if (st != PL_OK) {
+        free(r.list);
+        r.list = NULL;
+        r.n = 0;
+    }
+    *out = r.list;
+    *n = r.n;
     return st;
 }

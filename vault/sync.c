@@ -279,7 +279,7 @@ static pl_status write_invites(pl_vault *v, const pl_org *o, const char *dir,
                                pl_sync_report *rep, pl_err *err)
 {
     const pl_org_member *me = org_member(o, v->id.sign_pk);
-    if (!me || !(me->roles & 1u))
+    if (!me || !(me->roles & 1u) || me->removed)
         return PL_OK;
     char *inv_dir = join_path(dir, "invites");
     if (!inv_dir)

@@ -181,6 +181,7 @@ typedef struct {
     uint64_t bodies_checked;
     uint64_t bodies_erased;
     uint64_t not_counted; /* by removed members after their removal: kept, do not count */
+    uint64_t forks_resolved; /* entries at a forked place that a coordinator's resolution covers */
     uint64_t signatures_checked;
     size_t nproblems;    /* problems found (may exceed what fits below) */
     pl_problem problem[PL_VERIFY_MAX_PROBLEMS];
@@ -269,6 +270,11 @@ PL_WUR pl_status vault_member_add(pl_vault *v, const pl_identity *m, unsigned ro
  * transaction. feed: the member's feed. */
 PL_WUR pl_status vault_member_remove(pl_vault *v, const uint8_t feed[PL_SIGN_PK_BYTES],
                                      const char *reason, pl_entry *out, pl_err *err);
+/* Resolves a fork (coordinators only): a fork.resolve entry keeping the branch of the entry
+ * whose id starts with keep, which must share its feed and sequence number with another
+ * entry. verify then reports the fork as resolved instead of failing. */
+PL_WUR pl_status vault_fork_resolve(pl_vault *v, const char *keep, const char *reason,
+                                    pl_entry *out, pl_err *err);
 /* The member with identity fingerprint fp (32 lowercase hex digits), or NULL. */
 const pl_org_member *pl_org_find(const pl_org *o, const char *fp);
 /* The current (highest-epoch) key of name ("member" or a role); NULL when none. For
@@ -314,6 +320,7 @@ typedef struct {
     uint32_t added;   /* stored now (forks included) */
     uint32_t known;   /* held already: a re-import adds nothing */
     uint32_t forks;   /* stored as evidence: another entry holds the same feed and seq */
+    uint32_t forks_resolved; /* the same, at a fork a coordinator resolved: not in forks */
     unsigned keys_taken;
     int retry;        /* refused for a reason a later import can remove: a gap, or an author
                          or exporter whose membership has not arrived */

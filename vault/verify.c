@@ -83,6 +83,24 @@ static int links_before(const link_state *L, const uint8_t *prev)
     return 0;
 }
 
+/* 1 when a resolution covers the fork of feed at seq: one from seq to its until_seq, and at
+ * its own seq it keeps one of the entries there (the one before, in L, or id). */
+static int fork_resolved(const pl_fork_resolution *res, size_t n, const uint8_t *feed,
+                         uint64_t seq, const link_state *L, const uint8_t *id)
+{
+    for (size_t i = 0; i < n; i++) {
+        const pl_fork_resolution *r = &res[i];
+        if (memcmp(r->feed, feed, PL_SIGN_PK_BYTES) != 0 || seq < r->seq || seq > r->until_seq)
+            continue;
+        if (seq > r->seq || !memcmp(r->keep, id, PL_ID_BYTES))
+            return 1;
+        for (unsigned j = 0; j < L->n_at; j++)
+            if (!memcmp(r->keep, L->at_seq[j], PL_ID_BYTES))
+                return 1;
+    }
+    return 0;
+}
+
 /* Reports an entry whose link or id is wrong, pinpointing it by its own signature. */
 static void broken(pl_verify_report *rep, const pl_header *h, const uint8_t *id,
                    const uint8_t *sig, const char *what)
@@ -122,6 +140,10 @@ static pl_status verify_walk(pl_vault *v, int every_sig, pl_verify_report *rep, 
         free(org);
         org = NULL;
     }
+    pl_fork_resolution *res = NULL;
+    size_t nres = 0;
+    if (org && org_fork_resolutions(v, org, &res, &nres, &oerr) != PL_OK)
+        problem(rep, NULL, 0, "the fork resolutions cannot be read: %s", oerr.msg);
     uint8_t cur_feed[PL_SIGN_PK_BYTES];
     pl_header last_h;
     int have_feed = 0;
@@ -226,10 +248,15 @@ static pl_status verify_walk(pl_vault *v, int every_sig, pl_verify_report *rep, 
                 else if (seq > 1 && !links_before(&L, h->prev))
                     problem(rep, cur_feed, seq, "an entry at this sequence number links to "
                                                 "nothing before it");
+                else if (fork_resolved(res, nres, cur_feed, seq, &L, id))
+                    rep->forks_resolved++;
                 else
                     problem(rep, cur_feed, seq, "two different signed entries have this "
-                                                "sequence number (a fork): tell your "
-                                                "coordinator and keep this vault as it is");
+                                                "sequence number (a fork: %02x%02x%02x%02x%02x%02x "
+                                                "and %02x%02x%02x%02x%02x%02x): a coordinator "
+                                                "keeps one with 'peerlog fork resolve'",
+                            L.id[0], L.id[1], L.id[2], L.id[3], L.id[4], L.id[5], id[0], id[1],
+                            id[2], id[3], id[4], id[5]);
                 bad = 1;
             } else if (L.seq && seq != L.seq + 1) {
                 problem(rep, cur_feed, L.seq + 1, "entries %llu to %llu are missing",
@@ -293,6 +320,7 @@ static pl_status verify_walk(pl_vault *v, int every_sig, pl_verify_report *rep, 
     }
     free(h);
     free(org);
+    free(res);
     sqlite3_finalize(q);
     if (rc != SQLITE_DONE)
         return store_fail(v->db, rc, "reading entries", err);

@@ -80,6 +80,12 @@ expect_rc 5 "c2 removes c3" -- pl member remove "$(fp_of c3)" --reason test
 expect_in "only the first coordinator" "$ERR" "the refusal names the rule"
 as gG
 expect_rc 5 "a guide removes a member" -- pl member remove "$(fp_of gH)" --reason test
+as x; expect_rc 0 "init x" -- pl init --name "Xavi" "${KDF[@]}" --json
+pl id export > "$T/x.json"
+as c2
+expect_rc 5 "c2 adds a coordinator" -- pl member add "$T/x.json" --role coordinator \
+  --expect-fingerprint "$(fp_of x)"
+expect_in "only the first coordinator" "$ERR" "the first coordinator decides who coordinates"
 
 # Two coordinators remove two guides at once: each rotates the guide and member keys and
 # grants its new keys to the guide the other one removes.
@@ -147,5 +153,47 @@ as c2
 expect_rc 5 "a removed coordinator adds nobody" -- pl member add "$T/y.json" --role guide \
   --expect-fingerprint "$(fp_of y)"
 as first; expect_rc 0 "verify after all of it" -- pl verify
+
+# A fork: Z's laptop is brought back from a backup and writes again at a sequence number it
+# had used. verify fails until a coordinator keeps one branch; both stay as evidence.
+as z
+expect_rc 0 "z backs up" -- pl backup -o "$T/z.backup"
+expect_rc 0 "z writes after the backup" -- pl session add --subject "$ZSUBJ" --date 2026-02-10 \
+  --minutes 30 --kind one-to-one --note-file "$T/note" --json
+KEEP="$(json 'j["entry"]')"
+expect_rc 0 "and syncs" -- pl sync "$S"
+V="$T/z-restored"
+expect_rc 0 "z restores" -- pl restore "$T/z.backup"
+mkdir "$T/nothing"
+expect_rc 0 "and resumes without the folder" -- pl sync "$T/nothing" --resume-after-restore
+expect_rc 0 "the restored laptop writes at the same place" -- pl session add \
+  --subject "$ZSUBJ" --date 2026-02-11 --minutes 30 --kind one-to-one --note-file "$T/note" \
+  --json
+OTHER="$(json 'j["entry"]')"
+expect_rc 0 "its feed as a bundle" -- pl export -o "$T/fork.bundle"
+as first
+expect_rc 0 "first syncs" -- pl sync "$S"
+expect_rc 4 "the fork arrives" -- pl import "$T/fork.bundle"
+expect_rc 4 "verify fails on the fork" -- pl verify
+expect_in "fork resolve" "$ERR" "verify says what to do"
+expect_in "${KEEP:0:12}" "$ERR" "verify names one entry"
+expect_in "${OTHER:0:12}" "$ERR" "and the other"
+as sup
+expect_rc 5 "a supervisor resolves no fork" -- pl fork resolve --keep "${KEEP:0:12}" --reason x
+as first
+expect_rc 2 "fork resolve without a reason" -- pl fork resolve --keep "${KEEP:0:12}"
+expect_rc 1 "fork resolve of an entry that is no fork" -- pl fork resolve \
+  --keep "${ZSESSION:0:12}" --reason "not a fork"
+expect_in "not part of a fork" "$ERR" "the refusal says why"
+expect_rc 0 "the first coordinator keeps the synced branch" -- pl fork resolve \
+  --keep "${KEEP:0:12}" --reason "restored laptop" --json
+expect_rc 0 "verify passes once the fork is resolved" -- pl verify --json
+[ "$(json 'j["forks_resolved"]')" -ge 1 ] || fail "verify counts the resolved fork: $OUT"
+expect_rc 0 "both branches stay" -- pl show "${OTHER:0:12}"
+expect_rc 0 "first syncs the resolution" -- pl sync "$S"
+as c3
+expect_rc 0 "c3 imports the fork and the resolution" -- pl import "$T/fork.bundle"
+expect_rc 0 "c3 syncs" -- pl sync "$S"
+expect_rc 0 "c3 verifies with the resolution" -- pl verify
 
 done_tests
