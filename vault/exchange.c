@@ -567,22 +567,9 @@ static pl_status resolved_forks(pl_vault *v, const pl_org *o, const pl_bundle_in
         const import_item *it = &items[i];
         if (it->state != ENTRY_FORK)
             continue;
-        for (size_t r = 0; r < nres; r++) {
-            const pl_fork_resolution *x = &res[r];
-            char hex[PL_ID_HEX + 1];
-            pl_entry kept;
-            pl_err ignore;
-            if (memcmp(x->feed, it->feed, PL_SIGN_PK_BYTES) != 0 || it->seq < x->seq ||
-                it->seq > x->until_seq)
-                continue;
-            sodium_bin2hex(hex, sizeof hex, x->keep, PL_ID_BYTES);
-            if (it->seq > x->seq || !memcmp(x->keep, it->id, PL_ID_BYTES) ||
-                (vault_find(v, hex, &kept, &ignore) == PL_OK && kept.h.seq == it->seq &&
-                 !memcmp(kept.h.feed, it->feed, PL_SIGN_PK_BYTES))) {
-                rep->forks--;
-                rep->forks_resolved++;
-                break;
-            }
+        if (org_fork_resolved(v, res, nres, it->feed, it->seq, it->id)) {
+            rep->forks--;
+            rep->forks_resolved++;
         }
     }
     free(res);

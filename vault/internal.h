@@ -144,6 +144,11 @@ typedef struct {
 /* Every counted resolution, in *out (free() it) and *n. */
 PL_WUR pl_status org_fork_resolutions(pl_vault *v, const pl_org *o, pl_fork_resolution **out,
                                       size_t *n, pl_err *err);
+/* 1 when a resolution in res[n] covers a fork of feed at seq where entry id stands: one
+ * whose range holds seq and, at its own seq, whose kept entry is id or is held there. */
+int org_fork_resolved(pl_vault *v, const pl_fork_resolution *res, size_t n,
+                      const uint8_t feed[PL_SIGN_PK_BYTES], uint64_t seq,
+                      const uint8_t id[PL_ID_BYTES]);
 /* The member whose feed is feed, or NULL. */
 const pl_org_member *org_member(const pl_org *o, const uint8_t feed[PL_SIGN_PK_BYTES]);
 /* 0 when h's author was a member whose roles may write h's type at h's place in its feed;

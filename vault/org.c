@@ -314,6 +314,8 @@ static void take_keys(pl_org *o, pl_org_key *cand, size_t n)
     }
 }
 
+static const pl_org_key *org_key_at(const pl_org *o, unsigned i, pl_org_key *tmp);
+
 const pl_org_key *pl_org_current_key(const pl_org *o, const char *name, pl_org_key *out)
 {
     const pl_org_key *best = NULL;
@@ -324,14 +326,8 @@ const pl_org_key *pl_org_current_key(const pl_org *o, const char *name, pl_org_k
              (o->keys[i].epoch == best->epoch && memcmp(o->keys[i].by, best->by,
                                                         PL_ID_BYTES) < 0)))
             best = &o->keys[i];
-    if (!best && !strcmp(name, "member")) {
-        snprintf(out->role, sizeof out->role, "member");
-        out->epoch = 1;
-        memcpy(out->pk, o->member_pk, PL_BOX_PK_BYTES);
-        memcpy(out->by, o->id, PL_ID_BYTES);
-        memcpy(out->author, o->coordinator, PL_SIGN_PK_BYTES);
-        best = out;
-    }
+    if (!best && !strcmp(name, "member"))
+        best = org_key_at(o, o->nkeys, out);
     return best;
 }
 
@@ -569,10 +565,7 @@ static int by_time_id(const void *a, const void *b)
 
 static pl_org_member *member_of(pl_org *o, const uint8_t feed[PL_SIGN_PK_BYTES])
 {
-    for (unsigned i = 0; i < o->nmembers; i++)
-        if (sodium_memcmp(o->members[i].id.sign_pk, feed, PL_SIGN_PK_BYTES) == 0)
-            return &o->members[i];
-    return NULL;
+    return (pl_org_member *)org_member(o, feed); /* the same lookup, on a pl_org being built */
 }
 
 static const char *short_fp(const pl_org_member *m, char out[9])
@@ -926,68 +919,87 @@ typedef struct {
  * or member key of any epoch), copied to out; NULL when not announced. */
 static const pl_org_key *announced(const pl_org *o, const uint8_t *pk, pl_org_key *out)
 {
-    if (sodium_memcmp(pk, o->member_pk, PL_BOX_PK_BYTES) == 0) {
-        snprintf(out->role, sizeof out->role, "member");
-        out->epoch = 1;
-        memcpy(out->pk, pk, PL_BOX_PK_BYTES);
-        return out;
+    for (unsigned i = 0; i <= o->nkeys; i++) {
+        const pl_org_key *k = org_key_at(o, i, out);
+        if (sodium_memcmp(pk, k->pk, PL_BOX_PK_BYTES) == 0)
+            return k;
     }
-    for (unsigned i = 0; i < o->nkeys; i++)
-        if (sodium_memcmp(pk, o->keys[i].pk, PL_BOX_PK_BYTES) == 0)
-            return &o->keys[i];
     return NULL;
 }
 
-/* 1 when every announced key that grant header h names is held by v. It names them by kids=
- * (key id prefixes) where it has them, else by keys= labels, which two keys of one epoch
- * share: then all keys with the label must be held. */
+typedef struct {
+    uint8_t member[PL_SIGN_PK_BYTES];
+    char kids[PL_META_VALUE_MAX + 1]; /* "" when the grant has none: then labels */
+    char labels[PL_META_VALUE_MAX + 1];
+} grant_seen;
+
+/* Reads what a key.grant header names: its member, and its kids= and keys= lists. */
+static int grant_seen_read(const pl_header *h, grant_seen *s)
+{
+    memset(s, 0, sizeof *s);
+    if (meta_key(h, "member", s->member) != 0)
+        return -1;
+    if (fmt_meta_get(h->meta, h->meta_len, "kids", s->kids, sizeof s->kids) != 0)
+        s->kids[0] = '\0';
+    if (fmt_meta_get(h->meta, h->meta_len, "keys", s->labels, sizeof s->labels) != 0)
+        s->labels[0] = '\0';
+    return 0;
+}
+
+/* 1 when a grant names key k: by its id prefix, or (a grant without kids=) by its label. */
+static int grant_names(const grant_seen *s, const pl_org_key *k)
+{
+    char list[PL_META_VALUE_MAX + 1], want[40], kid[17];
+    if (s->kids[0]) {
+        sodium_bin2hex(kid, sizeof kid, k->pk, 8);
+        snprintf(list, sizeof list, "%s", s->kids);
+        for (char *save = NULL, *t = strtok_r(list, ",", &save); t;
+             t = strtok_r(NULL, ",", &save))
+            if (!strcmp(t, kid))
+                return 1;
+        return 0;
+    }
+    if (k->epoch == 1)
+        snprintf(want, sizeof want, "%s", k->role);
+    else
+        snprintf(want, sizeof want, "%s/%u", k->role, (unsigned)k->epoch);
+    snprintf(list, sizeof list, "%s", s->labels);
+    for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        if (!strcmp(t, want))
+            return 1;
+    return 0;
+}
+
+/* Key i of o's announced keys, with the epoch-1 member key as the last (i == o->nkeys). */
+static const pl_org_key *org_key_at(const pl_org *o, unsigned i, pl_org_key *tmp)
+{
+    if (i < o->nkeys)
+        return &o->keys[i];
+    snprintf(tmp->role, sizeof tmp->role, "member");
+    tmp->epoch = 1;
+    memcpy(tmp->pk, o->member_pk, PL_BOX_PK_BYTES);
+    memcpy(tmp->by, o->id, PL_ID_BYTES);
+    memcpy(tmp->author, o->coordinator, PL_SIGN_PK_BYTES);
+    return tmp;
+}
+
+/* 1 when grant header h names at least one announced key and v holds every one it names (a
+ * keys= label may name two keys of one epoch: then both). */
 static int grant_held(pl_vault *v, const pl_org *o, const pl_header *h)
 {
-    char list[PL_META_VALUE_MAX + 1];
-    int by_kid = fmt_meta_get(h->meta, h->meta_len, "kids", list, sizeof list) == 0;
-    if (!by_kid && fmt_meta_get(h->meta, h->meta_len, "keys", list, sizeof list) != 0)
-        return 0;
-    for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        unsigned found = 0;
-        if (by_kid) {
-            uint8_t kid[8];
-            size_t bin = 0;
-            if (strlen(t) != 16 || sodium_hex2bin(kid, sizeof kid, t, 16, NULL, &bin, NULL) != 0)
-                return 0;
-            for (unsigned i = 0; i < o->nkeys + 1; i++) {
-                const uint8_t *pk = i < o->nkeys ? o->keys[i].pk : o->member_pk;
-                if (memcmp(pk, kid, sizeof kid) != 0)
-                    continue;
-                if (feed_held_index(v, pk) < 0)
-                    return 0;
-                found++;
-            }
-        } else {
-            char *slash = strchr(t, '/'), *end;
-            unsigned long epoch = 1;
-            if (slash) {
-                *slash = '\0';
-                epoch = strtoul(slash + 1, &end, 10);
-                if (*end || epoch < 1)
-                    return 0;
-            }
-            if (!strcmp(t, "member") && epoch == 1) {
-                if (feed_held_index(v, o->member_pk) < 0)
-                    return 0;
-                found++;
-            }
-            for (unsigned i = 0; i < o->nkeys; i++) {
-                if (strcmp(o->keys[i].role, t) != 0 || o->keys[i].epoch != epoch)
-                    continue;
-                if (feed_held_index(v, o->keys[i].pk) < 0)
-                    return 0;
-                found++;
-            }
-        }
-        if (!found)
-            return 0;
+    grant_seen *s = malloc(sizeof *s);
+    unsigned named = 0;
+    int held = s && grant_seen_read(h, s) == 0;
+    for (unsigned i = 0; held && i <= o->nkeys; i++) {
+        pl_org_key tmp;
+        const pl_org_key *k = org_key_at(o, i, &tmp);
+        if (!grant_names(s, k))
+            continue;
+        held = feed_held_index(v, k->pk) >= 0;
+        named++;
     }
-    return 1;
+    free(s);
+    return held && named > 0;
 }
 
 /* Opens one key.grant addressed to this vault and holds the keys it carries. */
@@ -1454,12 +1466,6 @@ out:
 /* ---- repair after concurrent changes ------------------------------------------------------ */
 
 typedef struct {
-    uint8_t member[PL_SIGN_PK_BYTES];
-    char kids[PL_META_VALUE_MAX + 1]; /* "" when the grant has none: then labels */
-    char labels[PL_META_VALUE_MAX + 1];
-} grant_seen;
-
-typedef struct {
     const pl_org *org;
     grant_seen *list;
     size_t n, cap;
@@ -1470,45 +1476,15 @@ static int collect_grant(void *ctx, const pl_entry *e)
 {
     grants_seen_ctx *g = ctx;
     grant_seen s;
-    memset(&s, 0, sizeof s);
-    if (meta_key(&e->h, "member", s.member) != 0 || e->h.nrefs < 1 ||
+    if (grant_seen_read(&e->h, &s) != 0 || e->h.nrefs < 1 ||
         sodium_memcmp(e->h.refs[0], g->org->id, PL_ID_BYTES) != 0 ||
         !org_coordinator_at(g->org, e->h.feed, e->h.seq) || !entry_authentic(e))
         return 0;
-    if (fmt_meta_get(e->h.meta, e->h.meta_len, "kids", s.kids, sizeof s.kids) != 0)
-        s.kids[0] = '\0';
-    if (fmt_meta_get(e->h.meta, e->h.meta_len, "keys", s.labels, sizeof s.labels) != 0)
-        s.labels[0] = '\0';
     if (grow((void **)&g->list, &g->cap, g->n, sizeof s) != 0) {
         g->nomem = 1;
         return 1;
     }
     g->list[g->n++] = s;
-    return 0;
-}
-
-/* 1 when a grant names key k: by its id prefix, or (a grant without kids=) by its label. */
-static int grant_names(const grant_seen *s, const pl_org_key *k)
-{
-    char list[PL_META_VALUE_MAX + 1], want[40], kid[17];
-    if (s->kids[0]) {
-        sodium_bin2hex(kid, sizeof kid, k->pk, 8);
-        snprintf(list, sizeof list, "%s", s->kids);
-        want[0] = '\0';
-        for (char *save = NULL, *t = strtok_r(list, ",", &save); t;
-             t = strtok_r(NULL, ",", &save))
-            if (!strcmp(t, kid))
-                return 1;
-        return 0;
-    }
-    if (k->epoch == 1)
-        snprintf(want, sizeof want, "%s", k->role);
-    else
-        snprintf(want, sizeof want, "%s/%u", k->role, (unsigned)k->epoch);
-    snprintf(list, sizeof list, "%s", s->labels);
-    for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
-        if (!strcmp(t, want))
-            return 1;
     return 0;
 }
 
@@ -1528,6 +1504,27 @@ static int member_holds(const grants_seen_ctx *g, const pl_org_member *m, const 
 static int member_needs(const pl_org_member *m, unsigned name)
 {
     return name == PL_ROLES || (m->roles & 1u) || (m->roles & (1u << name));
+}
+
+/* The keys member r should get from a repair, in give[PL_ROLES + 1] (epoch 0: none): each
+ * new key gk[i] (epoch non-zero) of a name r needs, and each current key of a name r needs
+ * but neither made nor was granted, where v holds it. Returns how many. */
+static unsigned keys_to_give(pl_vault *v, const pl_org *o, const grants_seen_ctx *g,
+                             const pl_org_member *r, const grant_key *gk, grant_key *give)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i <= PL_ROLES; i++) {
+        pl_org_key tmp;
+        const pl_org_key *cur = pl_org_current_key(o, gk[i].name, &tmp);
+        give[i] = gk[i];
+        if (!member_needs(r, i))
+            give[i].epoch = 0;
+        else if (!gk[i].epoch && cur && !member_holds(g, r, cur) &&
+                 feed_held_index(v, cur->pk) >= 0)
+            give[i] = (grant_key){gk[i].name, cur->epoch, cur->pk};
+        n += give[i].epoch != 0;
+    }
+    return n;
 }
 
 pl_status vault_org_repair(pl_vault *v, unsigned *rotated, unsigned *granted, pl_err *err)
@@ -1571,7 +1568,14 @@ pl_status vault_org_repair(pl_vault *v, unsigned *rotated, unsigned *granted, pl
             }
         }
     }
-    if ((st = vault_begin(v, err)) != PL_OK)
+    /* Nothing to mend (the usual case): no transaction, nothing written. */
+    unsigned todo = why != NULL;
+    for (unsigned k = 0; !todo && k < o->nmembers; k++) {
+        grant_key give[PL_ROLES + 1];
+        const pl_org_member *r = &o->members[k];
+        todo = !r->removed && r != me && keys_to_give(v, o, &g, r, gk, give);
+    }
+    if (!todo || (st = vault_begin(v, err)) != PL_OK)
         goto out;
     char meta[PL_META_MAX + 1];
     size_t mlen;
@@ -1612,19 +1616,7 @@ pl_status vault_org_repair(pl_vault *v, unsigned *rotated, unsigned *granted, pl
         if (r->removed || r == me)
             continue;
         grant_key give[PL_ROLES + 1];
-        unsigned any = 0;
-        for (unsigned i = 0; i <= PL_ROLES; i++) {
-            pl_org_key tmp;
-            const pl_org_key *cur = pl_org_current_key(o, gk[i].name, &tmp);
-            give[i] = gk[i];
-            if (!member_needs(r, i))
-                give[i].epoch = 0;
-            else if (!gk[i].epoch && cur && !member_holds(&g, r, cur) &&
-                     feed_held_index(v, cur->pk) >= 0)
-                give[i] = (grant_key){gk[i].name, cur->epoch, cur->pk};
-            any += give[i].epoch != 0;
-        }
-        if (!any)
+        if (!keys_to_give(v, o, &g, r, gk, give))
             continue;
         st = append_grant(v, o, r, give, PL_ROLES + 1, why ? refs[1] : r->add_id, err);
         if (st == PL_OK)
@@ -1757,6 +1749,26 @@ static int collect_resolution(void *ctx, const pl_entry *e)
         return 1;
     }
     r->list[r->n++] = x;
+    return 0;
+}
+
+int org_fork_resolved(pl_vault *v, const pl_fork_resolution *res, size_t n,
+                      const uint8_t feed[PL_SIGN_PK_BYTES], uint64_t seq,
+                      const uint8_t id[PL_ID_BYTES])
+{
+    for (size_t i = 0; i < n; i++) {
+        const pl_fork_resolution *r = &res[i];
+        char hex[PL_ID_HEX + 1];
+        pl_entry kept;
+        pl_err ignore;
+        if (memcmp(r->feed, feed, PL_SIGN_PK_BYTES) != 0 || seq < r->seq || seq > r->until_seq)
+            continue;
+        sodium_bin2hex(hex, sizeof hex, r->keep, PL_ID_BYTES);
+        if (seq > r->seq || !memcmp(r->keep, id, PL_ID_BYTES) ||
+            (vault_find(v, hex, &kept, &ignore) == PL_OK && kept.h.seq == seq &&
+             !memcmp(kept.h.feed, feed, PL_SIGN_PK_BYTES)))
+            return 1;
+    }
     return 0;
 }
 

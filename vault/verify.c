@@ -83,24 +83,6 @@ static int links_before(const link_state *L, const uint8_t *prev)
     return 0;
 }
 
-/* 1 when a resolution covers the fork of feed at seq: one from seq to its until_seq, and at
- * its own seq it keeps one of the entries there (the one before, in L, or id). */
-static int fork_resolved(const pl_fork_resolution *res, size_t n, const uint8_t *feed,
-                         uint64_t seq, const link_state *L, const uint8_t *id)
-{
-    for (size_t i = 0; i < n; i++) {
-        const pl_fork_resolution *r = &res[i];
-        if (memcmp(r->feed, feed, PL_SIGN_PK_BYTES) != 0 || seq < r->seq || seq > r->until_seq)
-            continue;
-        if (seq > r->seq || !memcmp(r->keep, id, PL_ID_BYTES))
-            return 1;
-        for (unsigned j = 0; j < L->n_at; j++)
-            if (!memcmp(r->keep, L->at_seq[j], PL_ID_BYTES))
-                return 1;
-    }
-    return 0;
-}
-
 /* Reports an entry whose link or id is wrong, pinpointing it by its own signature. */
 static void broken(pl_verify_report *rep, const pl_header *h, const uint8_t *id,
                    const uint8_t *sig, const char *what)
@@ -248,7 +230,7 @@ static pl_status verify_walk(pl_vault *v, int every_sig, pl_verify_report *rep, 
                 else if (seq > 1 && !links_before(&L, h->prev))
                     problem(rep, cur_feed, seq, "an entry at this sequence number links to "
                                                 "nothing before it");
-                else if (fork_resolved(res, nres, cur_feed, seq, &L, id))
+                else if (org_fork_resolved(v, res, nres, cur_feed, seq, id))
                     rep->forks_resolved++;
                 else
                     problem(rep, cur_feed, seq, "two different signed entries have this "
