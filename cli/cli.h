@@ -113,6 +113,8 @@ int cmd_restore(cli_ctx *ctx, int argc, char **argv);
 int cmd_sync(cli_ctx *ctx, int argc, char **argv);
 int cmd_export(cli_ctx *ctx, int argc, char **argv);
 int cmd_import(cli_ctx *ctx, int argc, char **argv);
+int cmd_audit(cli_ctx *ctx, int argc, char **argv);
+int cmd_checkpoint(cli_ctx *ctx, int argc, char **argv);
 
 /* Shared helpers of the commands. */
 void cli_hex(const uint8_t *p, size_t n, char *out, size_t cap);

@@ -474,10 +474,12 @@ static int find_entry(pl_vault *v, const char *prefix, pl_entry *e)
 int cmd_amend(cli_ctx *ctx, int argc, char **argv)
 {
     const char *minutes = NULL, *kind = NULL, *date = NULL, *place = NULL, *themes = NULL,
-               *note_file = NULL, *name = NULL, *contact = NULL, *method = NULL, *until = NULL;
+               *note_file = NULL, *name = NULL, *contact = NULL, *method = NULL, *until = NULL,
+               *scopes = NULL;
     int edit = 0, non_tmpfs = 0;
     const cli_opt opts[] = {
-        {"date", "DATE", "session: the corrected date; consent: its first day", &date, NULL},
+        {"date", "DATE", "the corrected date (consent: its first day; course agreement: its "
+                         "start)", &date, NULL},
         {"minutes", "N", "session: the corrected length", &minutes, NULL},
         {"kind", "KIND", "session: one-to-one, accompaniment, group or ward", &kind, NULL},
         {"place", "TEXT", "session: where", &place, NULL},
@@ -491,6 +493,7 @@ int cmd_amend(cli_ctx *ctx, int argc, char **argv)
         {"contact", "TEXT", "consent: phone or e-mail", &contact, NULL},
         {"method", "HOW", "consent: written, verbal or digital", &method, NULL},
         {"valid-until", "DATE", "consent: the last day covered", &until, NULL},
+        {"scopes", "LIST", "consent: what the citizen agreed to, as corrected", &scopes, NULL},
     };
     const cli_command cmd = {
         "amend", "ENTRY", "Correct an entry: a new entry that replaces its content.",
@@ -500,7 +503,8 @@ int cmd_amend(cli_ctx *ctx, int argc, char **argv)
         "A corrected session date must still be covered by the citizen's consent.\n"
         "\nExamples:\n"
         "  peerlog amend 3f9a2c --minutes 75\n"
-        "  peerlog amend 3f9a2c --edit\n",
+        "  peerlog amend 3f9a2c --edit\n"
+        "  peerlog amend 7d01e4 --scopes peer-support,record-keeping   # a consent\n",
         opts, sizeof opts / sizeof opts[0]};
     const char *pos[1];
     size_t npos;
@@ -521,8 +525,11 @@ int cmd_amend(cli_ctx *ctx, int argc, char **argv)
     json_t *tl = NULL;
     if (themes && !(tl = list_arg(themes)))
         return cli_usage_error(&cmd, "--themes must be a comma list like housing,sleep");
+    unsigned mask = 0;
+    if (scopes && (rc = scopes_arg(&cmd, scopes, &mask)) != EXIT_OK)
+        return rc;
     if (!date && !minutes && !kind && !place && !themes && !note_file && !edit && !name &&
-        !contact && !method && !until)
+        !contact && !method && !until && !scopes)
         return cli_usage_error(&cmd, "say what to change (e.g. --minutes 75 or --edit)");
 
     pl_vault *v = NULL;
@@ -554,8 +561,15 @@ int cmd_amend(cli_ctx *ctx, int argc, char **argv)
     const char *root_type = hist[0].h.type;
     const char *text_key = !strcmp(root_type, "note") ? "text" : "note";
     if (date)
-        json_object_set_new(body, !strcmp(root_type, "session") ? "date" : "valid_from",
+        json_object_set_new(body, !strcmp(root_type, "consent.grant") ? "valid_from"
+                                  : !strcmp(root_type, "agreement.collaboration") ? "start"
+                                                                                  : "date",
                             json_string(d));
+    if (scopes) {
+        char list[128];
+        pl_scopes_format(mask, list, sizeof list);
+        json_object_set_new(body, "scopes", list_arg(list));
+    }
     if (minutes)
         json_object_set_new(body, "minutes", json_integer((json_int_t)mins));
     if (kind)

@@ -47,6 +47,8 @@ static const top_command commands[] = {
     {"backup", cmd_backup, "write a consistent copy of the vault to one file"},
     {"restore", cmd_restore, "bring a vault back from a backup file"},
     {"verify", cmd_verify, "check every chain link and body hash, and the signatures"},
+    {"audit", cmd_audit, "check that every contact was covered by consent (auditors)"},
+    {"checkpoint", cmd_checkpoint, "'checkpoint sign -o FILE', 'checkpoint verify FILE'"},
 };
 
 static void main_help(FILE *f)

@@ -53,6 +53,8 @@ struct pl_vault {
     sqlite3_stmt *st_insert;
     char *dir;      /* the vault's directory */
     int restored;   /* restored from a backup: no appends until sync has caught up */
+    pl_opened opened[16]; /* bodies decrypted through this handle, by type */
+    size_t nopened;
 };
 
 /* Fault-injection seam for tests: when set and it returns non-zero for an operation name
@@ -155,6 +157,15 @@ const pl_org_member *org_member(const pl_org *o, const uint8_t feed[PL_SIGN_PK_B
  * -2 when it comes after its author's removal (kept as evidence where it arrived before the
  * removal, never counted); -1 otherwise; the reason in why[cap]. */
 int org_may_write(pl_vault *v, const pl_org *o, const pl_header *h, char *why, size_t cap);
+/* verify.c: called for each entry the walk reads (the first-arrived one where a feed forked)
+ * with org_may_write's verdict (0 outside an organisation); non-zero stops the walk (out of
+ * memory). */
+typedef int (*verify_row_cb)(void *ctx, const pl_header *h, const uint8_t id[PL_ID_BYTES],
+                             int counts);
+/* vault_verify's work in one read transaction, the page check only when pages; rep holds
+ * the problems, PL_OK is returned even when there are some. */
+PL_WUR pl_status verify_run(pl_vault *v, int every_sig, int pages, pl_verify_report *rep,
+                            verify_row_cb cb, void *ctx, pl_err *err);
 /* exchange.c: the invitation this vault joined with (vault_meta 'invite'), copied to out
  * unless NULL; PL_E_NOTFOUND when none. */
 PL_WUR pl_status org_invitation(pl_vault *v, uint8_t *out, pl_err *err);

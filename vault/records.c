@@ -372,7 +372,7 @@ static pl_status schema_agreement_sign(json_t *b, meta_set *m, pl_err *err)
 }
 
 /* The date four months after from (the day clamped to the month's last). */
-static void plus_months(const char *from, int months, char out[PL_DATE_LEN + 1])
+void pl_date_plus_months(const char *from, int months, char out[PL_DATE_LEN + 1])
 {
     int y = atoi(from), mo = atoi(from + 5), d = atoi(from + 8);
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -398,7 +398,6 @@ static void plus_months(const char *from, int months, char out[PL_DATE_LEN + 1])
     out[10] = '\0';
 }
 
-#define COURSE_MONTHS_MAX 4
 
 static pl_status schema_agreement_collaboration(json_t *b, meta_set *m, pl_err *err)
 {
@@ -411,13 +410,13 @@ static pl_status schema_agreement_collaboration(json_t *b, meta_set *m, pl_err *
         (st = req_date(b, "planned_end", 1, &end, err)) != PL_OK ||
         (st = opt_text(b, "note", NOTE_MAX, 0, &note, err)) != PL_OK)
         return st;
-    plus_months(start, COURSE_MONTHS_MAX, cap);
+    pl_date_plus_months(start, PL_COURSE_MONTHS_MAX, cap);
     if (strcmp(end, start) < 0)
         return pl_fail(err, PL_E_INVALID, "the course cannot end (%s) before it starts (%s)", end,
                        start);
     if (strcmp(end, cap) > 0)
         return pl_fail(err, PL_E_INVALID, "a course lasts at most %d months: from %s, end by %s",
-                       COURSE_MONTHS_MAX, start, cap);
+                       PL_COURSE_MONTHS_MAX, start, cap);
     meta_add(m, "date", start);
     meta_add(m, "planned_end", end);
     return PL_OK;

@@ -191,6 +191,108 @@ typedef struct {
  * feed's head (every signature when every_sig). PL_E_INTEGRITY when anything is wrong. */
 PL_WUR pl_status vault_verify(pl_vault *v, int every_sig, pl_verify_report *rep, pl_err *err);
 
+/* ---- audit (formats/audit.md) -------------------------------------------------------- */
+
+enum {
+    PL_RULE_INTEGRITY,         /* chains, signatures, body hashes, forks, author roles */
+    PL_RULE_REMOVED_AUTHOR,    /* written after the author's removal: kept, not counted */
+    PL_RULE_CONSENT_MISSING,   /* no consent to a needed scope on the entry's date */
+    PL_RULE_CONSENT_EXPIRED,   /* the consent had ended by that date */
+    PL_RULE_CONSENT_WITHDRAWN, /* dated on or after a withdrawal of a needed scope */
+    PL_RULE_AGREEMENT,         /* a guide's sessions without an active volunteer agreement */
+    PL_RULE_COURSE_LENGTH,     /* a course longer than PL_COURSE_MONTHS_MAX */
+    PL_RULE_OUTSIDE_COURSE,    /* sessions outside every course of their subject */
+    PL_RULE_CHECKPOINT,        /* the vault no longer holds what a checkpoint recorded */
+    PL_AUDIT_RULES
+};
+extern const char *const pl_audit_rule_names[PL_AUDIT_RULES];
+#define PL_COURSE_MONTHS_MAX 4
+#define PL_AUDIT_COURSES_MAX 4096u
+
+typedef struct {
+    unsigned rule;
+    char subject[PL_SUBJECT_MAX + 1]; /* "" when not about one citizen */
+    char date[PL_DATE_LEN + 1];       /* "" when not about one day */
+    uint8_t entry[PL_ID_BYTES];
+    int has_entry;
+    char what[300];
+} pl_finding;
+
+/* One mark on a citizen's timeline: kind is consent, withdrawal, match, course, session,
+ * supervision or close; end is a consent's or course's last day when it has one. */
+typedef struct {
+    char subject[PL_SUBJECT_MAX + 1];
+    char kind[16];
+    char date[PL_DATE_LEN + 1], end[PL_DATE_LEN + 1];
+    uint8_t entry[PL_ID_BYTES];
+    unsigned minutes;
+} pl_audit_event;
+
+/* A course (collaboration agreement until course.close) and its cadence. */
+typedef struct {
+    char subject[PL_SUBJECT_MAX + 1];
+    char guide[PL_FINGERPRINT_HEX + 1];
+    char start[PL_DATE_LEN + 1], planned_end[PL_DATE_LEN + 1], end[PL_DATE_LEN + 1];
+    unsigned sessions, max_gap_days;
+    double mean_gap_days;
+} pl_audit_course;
+
+typedef struct {
+    uint64_t feeds, entries, signatures_checked, bodies_checked;
+    uint64_t subjects, sessions, supervisions;
+    uint64_t rule_count[PL_AUDIT_RULES]; /* findings per rule */
+    pl_finding *findings;
+    size_t nfindings, capfindings;
+    pl_audit_event *events; /* grouped by subject, in ledger order within each */
+    size_t nevents, capevents;
+    pl_audit_course *courses;
+    size_t ncourses, courses_left_off;
+} pl_audit;
+
+/* Audits the organisation's ledger in this vault (an auditor's or coordinator's: PL_E_ACCESS
+ * otherwise) from headers only: integrity as verify checks it (but for the page check),
+ * entries by removed members, consent for every session, match, collaboration agreement and
+ * supervision naming a citizen on its date, volunteer agreements, course length and sessions
+ * outside courses. from/to (YYYY-MM-DD or NULL) limit the findings to entries dated in that
+ * range. Free with pl_audit_free. */
+PL_WUR pl_status vault_audit(pl_vault *v, const char *from, const char *to, pl_audit *a,
+                             pl_err *err);
+void pl_audit_free(pl_audit *a);
+/* Days since 1970-01-01 of a valid date, and back. */
+long pl_day_number(const char *date);
+void pl_date_of_day(long day, char out[PL_DATE_LEN + 1]);
+/* The date months after from (a valid date), the day clamped to the month's last. */
+void pl_date_plus_months(const char *from, int months, char out[PL_DATE_LEN + 1]);
+
+typedef struct {
+    char type[PL_TYPE_MAX + 1];
+    uint64_t n;
+} pl_opened;
+/* How many bodies this handle decrypted since it was opened, by header type: writes at most
+ * cap rows to out and returns how many types there are. */
+size_t vault_bodies_opened(const pl_vault *v, pl_opened *out, size_t cap);
+
+/* ---- checkpoints (formats/checkpoint.md) -------------------------------------------- */
+
+typedef struct {
+    char signer[PL_FINGERPRINT_HEX + 1];
+    char signer_name[PL_NAME_MAX + 1]; /* "" when this vault cannot read it */
+    size_t feeds, matched;             /* lines in the checkpoint; those this vault still holds */
+    size_t nproblems;                  /* feeds rolled back, rewritten or missing */
+    pl_problem problem[PL_VERIFY_MAX_PROBLEMS];
+} pl_checkpoint_report;
+
+/* A checkpoint of every feed this vault holds, signed by its owner (a current auditor:
+ * PL_E_ACCESS otherwise): the file's text in *out (free() it), *len bytes, *nfeeds lines. */
+PL_WUR pl_status vault_checkpoint_sign(pl_vault *v, char **out, size_t *len, size_t *nfeeds,
+                                       pl_err *err);
+/* Checks a checkpoint file's bytes: its organisation, its signature by an auditor of it, and
+ * that this vault still holds, for every feed, the entry recorded at its sequence number.
+ * PL_E_INVALID / PL_E_INTEGRITY when the file cannot be trusted; feeds that do not match are
+ * problems in rep (PL_OK is returned all the same). */
+PL_WUR pl_status vault_checkpoint_verify(pl_vault *v, const char *in, size_t n,
+                                         pl_checkpoint_report *rep, pl_err *err);
+
 /* ---- held keys ---------------------------------------------------------------------- */
 
 /* Keeps an X25519 key pair granted to this vault (a role or member key) so that bodies

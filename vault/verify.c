@@ -93,8 +93,10 @@ static void broken(pl_verify_report *rep, const pl_header *h, const uint8_t *id,
         problem(rep, h->feed, h->seq, "%s", what);
 }
 
-/* Every row in chain order: links, headers, index columns, body hashes, signatures. */
-static pl_status verify_walk(pl_vault *v, int every_sig, pl_verify_report *rep, pl_err *err)
+/* Every row in chain order: links, headers, index columns, body hashes, signatures. Each row
+ * whose header decodes, but for the later ones at a forked place, goes to cb. */
+static pl_status verify_walk(pl_vault *v, int every_sig, pl_verify_report *rep,
+                             verify_row_cb cb, void *ctx, pl_err *err)
 {
     sqlite3_stmt *q = NULL;
     int rc = sqlite3_prepare_v2(
@@ -188,6 +190,14 @@ static pl_status verify_walk(pl_vault *v, int every_sig, pl_verify_report *rep, 
             rep->not_counted++; /* arrived before its author's removal did: kept, not counted */
         else if (counts != 0)
             problem(rep, cur_feed, seq, "%s", why);
+        /* Where a feed forked, the entry that arrived first stands for the place. */
+        if (cb && !(L.seq && seq == L.seq) && cb(ctx, h, id, counts) != 0) {
+            free(h);
+            free(org);
+            free(res);
+            sqlite3_finalize(q);
+            return pl_fail(err, PL_E_NOMEM, "out of memory");
+        }
         /* The row's columns must say what the signed header says. */
         if (sodium_memcmp(h->feed, cur_feed, PL_SIGN_PK_BYTES) != 0 || h->seq != seq) {
             broken(rep, h, id, sig, "the row is not where its header says it belongs");
@@ -333,7 +343,8 @@ static void set_cache_size(sqlite3 *db, sqlite3_int64 size)
     sqlite3_exec(db, sql, NULL, NULL, NULL); /* only a speed hint; failure changes nothing */
 }
 
-pl_status vault_verify(pl_vault *v, int every_sig, pl_verify_report *rep, pl_err *err)
+pl_status verify_run(pl_vault *v, int every_sig, int check_all_pages, pl_verify_report *rep,
+                     verify_row_cb cb, void *ctx, pl_err *err)
 {
     pl_status st;
     memset(rep, 0, sizeof *rep);
@@ -357,7 +368,7 @@ pl_status vault_verify(pl_vault *v, int every_sig, pl_verify_report *rep, pl_err
             set_cache_size(v->db, -want_kib);
     }
 
-    st = check_pages(v, rep, err);
+    st = check_all_pages ? check_pages(v, rep, err) : PL_OK;
     if (st == PL_OK && rep->nproblems && own_txn) {
         /* A page that failed its HMAC leaves this read transaction in an error state; walk
          * in a fresh one so the rows still say what and where, as they would on their own. */
@@ -367,13 +378,19 @@ pl_status vault_verify(pl_vault *v, int every_sig, pl_verify_report *rep, pl_err
         own_txn = st == PL_OK;
     }
     if (st == PL_OK)
-        st = verify_walk(v, every_sig, rep, err);
+        st = verify_walk(v, every_sig, rep, cb, ctx, err);
 
     if (raised)
         set_cache_size(v->db, old_cache);
     if (own_txn && sqlite3_exec(v->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         sqlite3_exec(v->db, "ROLLBACK", NULL, NULL, NULL); /* read-only: nothing to lose */
     sqlite3_db_release_memory(v->db); /* frees the decrypted pages this verify cached */
+    return st;
+}
+
+pl_status vault_verify(pl_vault *v, int every_sig, pl_verify_report *rep, pl_err *err)
+{
+    pl_status st = verify_run(v, every_sig, 1, rep, NULL, NULL, err);
     if (st != PL_OK)
         return st;
     if (rep->nproblems)

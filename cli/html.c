@@ -1,0 +1,250 @@
+/* HTML pages: one file each, inline style and SVG, no scripts and nothing fetched. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/html.h"
+
+void html_text(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&': fputs("&amp;", f); break;
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '"': fputs("&quot;", f); break;
+        case '\'': fputs("&#39;", f); break;
+        default: fputc(*s, f);
+        }
+    }
+}
+
+void html_begin(FILE *f, const char *title)
+{
+    fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+          "<meta name=\"viewport\" content=\"width=device-width\">\n"
+          /* nothing may be fetched: the page is read offline, often from a USB stick */
+          "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+          "style-src 'unsafe-inline'\">\n<title>",
+          f);
+    html_text(f, title);
+    fputs("</title>\n<style>\n"
+          "body{font-family:sans-serif;margin:2em;color:#222;max-width:70em}\n"
+          "table{border-collapse:collapse;margin:1em 0}\n"
+          "td,th{border:1px solid #bbb;padding:.25em .5em;text-align:left;vertical-align:top}\n"
+          "th{background:#eee}\n.bad{color:#a00}.ok{color:#070}\n"
+          "svg{display:block;margin:.5em 0 1.5em}\n"
+          "svg text{font:11px sans-serif;fill:#333}\n"
+          "</style></head><body>\n",
+          f);
+}
+
+void html_end(FILE *f)
+{
+    fputs("</body></html>\n", f);
+}
+
+int html_write(const char *path, const char *buf, size_t n)
+{
+    pl_err err = {{0}};
+    pl_status st = pl_file_write_atomic(path, (const uint8_t *)buf, n, &err);
+    if (st != PL_OK)
+        return cli_fail(st, &err);
+    return EXIT_OK;
+}
+
+/* ---- the audit ------------------------------------------------------------------------- */
+
+#define TL_W    880.0
+#define TL_LEFT 90.0
+
+typedef struct {
+    long lo, hi;
+} span;
+
+static double x_of(span s, const char *d)
+{
+    long day = pl_day_number(d);
+    if (day < s.lo)
+        day = s.lo;
+    if (day > s.hi)
+        day = s.hi;
+    return TL_LEFT + (TL_W - TL_LEFT - 10) * (double)(day - s.lo) / (double)(s.hi - s.lo);
+}
+
+static const struct {
+    const char *kind, *label;
+    double y;
+} lanes[] = {{"consent", "consent", 18}, {"course", "course", 42}, {"session", "sessions", 66},
+             {"supervision", "supervision", 90}, {"finding", "findings", 114}};
+
+static void timeline(FILE *f, const pl_audit *a, size_t from, size_t to)
+{
+    const char *subject = a->events[from].subject;
+    span s = {0, 0};
+    int first = 1;
+    for (size_t i = from; i < to; i++) {
+        const pl_audit_event *e = &a->events[i];
+        long d = pl_day_number(e->date), d2 = e->end[0] ? pl_day_number(e->end) : d;
+        if (first || d < s.lo)
+            s.lo = d;
+        if (first || d2 > s.hi)
+            s.hi = d2;
+        if (d > s.hi)
+            s.hi = d;
+        first = 0;
+    }
+    for (size_t i = 0; i < a->nfindings; i++)
+        if (!strcmp(a->findings[i].subject, subject) && a->findings[i].date[0]) {
+            long d = pl_day_number(a->findings[i].date);
+            s.lo = d < s.lo ? d : s.lo;
+            s.hi = d > s.hi ? d : s.hi;
+        }
+    s.lo -= 7;
+    s.hi += 7;
+    fprintf(f, "<svg width=\"%.0f\" height=\"150\" viewBox=\"0 0 %.0f 150\" role=\"img\" "
+               "aria-label=\"timeline of ",
+            TL_W, TL_W);
+    html_text(f, subject);
+    fputs("\">\n", f);
+    for (size_t l = 0; l < sizeof lanes / sizeof lanes[0]; l++)
+        fprintf(f, "<text x=\"4\" y=\"%.0f\">%s</text><line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.0f\" "
+                   "y2=\"%.0f\" stroke=\"#ddd\"/>\n",
+                lanes[l].y + 4, lanes[l].label, TL_LEFT, TL_W - 10, lanes[l].y, lanes[l].y);
+    /* month ticks */
+    for (long d = s.lo; d <= s.hi; d++) {
+        char date[PL_DATE_LEN + 1];
+        pl_date_of_day(d, date);
+        if (date[8] != '0' || date[9] != '1')
+            continue;
+        double x = x_of(s, date);
+        fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"8\" y2=\"124\" stroke=\"#eee\"/>"
+                   "<text x=\"%.1f\" y=\"142\">%.7s</text>\n",
+                x, x, x + 2, date);
+    }
+    for (size_t i = from; i < to; i++) {
+        const pl_audit_event *e = &a->events[i];
+        double x = x_of(s, e->date);
+        char id[13];
+        cli_hex(e->entry, 6, id, sizeof id);
+        if (!strcmp(e->kind, "consent") || !strcmp(e->kind, "course")) {
+            double y = !strcmp(e->kind, "consent") ? 18 : 42;
+            double x2 = e->end[0] ? x_of(s, e->end) : TL_W - 10;
+            fprintf(f, "<rect x=\"%.1f\" y=\"%.0f\" width=\"%.1f\" height=\"10\" fill=\"%s\" "
+                       "opacity=\"0.6\"><title>%s %s from %s%s%s</title></rect>\n",
+                    x, y - 5, x2 - x > 1 ? x2 - x : 1, y < 20 ? "#3a3" : "#36c", e->kind, id,
+                    e->date, e->end[0] ? " to " : "", e->end);
+        } else if (!strcmp(e->kind, "withdrawal")) {
+            fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"8\" y2=\"52\" stroke=\"#c00\" "
+                       "stroke-width=\"2\"><title>withdrawal %s on %s</title></line>\n",
+                    x, x, id, e->date);
+        } else if (!strcmp(e->kind, "close")) {
+            fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"34\" y2=\"50\" stroke=\"#000\" "
+                       "stroke-width=\"3\"><title>course closed %s on %s</title></line>\n",
+                    x, x, id, e->date);
+        } else if (!strcmp(e->kind, "match")) {
+            fprintf(f, "<path d=\"M%.1f 36 l5 6 l-5 6 l-5 -6 z\" fill=\"#639\"><title>match %s "
+                       "on %s</title></path>\n",
+                    x, id, e->date);
+        } else if (!strcmp(e->kind, "session")) {
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"66\" r=\"4\" fill=\"#333\"><title>session %s on "
+                       "%s, %u minutes</title></circle>\n",
+                    x, id, e->date, e->minutes);
+        } else if (!strcmp(e->kind, "supervision")) {
+            fprintf(f, "<path d=\"M%.1f 84 l5 10 l-10 0 z\" fill=\"#c80\"><title>supervision %s "
+                       "on %s</title></path>\n",
+                    x, id, e->date);
+        }
+    }
+    for (size_t i = 0; i < a->nfindings; i++) {
+        const pl_finding *g = &a->findings[i];
+        if (strcmp(g->subject, subject) != 0 || !g->date[0])
+            continue;
+        double x = x_of(s, g->date);
+        fprintf(f, "<circle cx=\"%.1f\" cy=\"114\" r=\"6\" fill=\"none\" stroke=\"#c00\" "
+                   "stroke-width=\"2\"><title>%s: ",
+                x, pl_audit_rule_names[g->rule]);
+        html_text(f, g->what);
+        fputs("</title></circle>\n", f);
+    }
+    fputs("</svg>\n", f);
+}
+
+int cli_audit_html(const char *path, const pl_audit *a, const pl_org *o, const char *from,
+                   const char *to)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    if (!f) {
+        fprintf(stderr, "peerlog: out of memory\n");
+        return EXIT_ERROR;
+    }
+    char title[PL_NAME_MAX + 40];
+    snprintf(title, sizeof title, "Consent-trail audit: %s", o->name);
+    html_begin(f, title);
+    fputs("<h1>", f);
+    html_text(f, title);
+    fputs("</h1>\n<p>", f);
+    char today[PL_DATE_LEN + 1];
+    pl_today(today);
+    fprintf(f, "Made on %s from entry headers only (no session or supervision note was "
+               "read). Entries dated %s to %s. ",
+            today, from ? from : "from the start", to ? to : "today");
+    fprintf(f, "%llu entries in %llu feeds; %llu citizens; %llu sessions; %llu supervisions.</p>\n",
+            (unsigned long long)a->entries, (unsigned long long)a->feeds,
+            (unsigned long long)a->subjects, (unsigned long long)a->sessions,
+            (unsigned long long)a->supervisions);
+    fprintf(f, "<p class=\"%s\" id=\"result\">%s</p>\n", a->nfindings ? "bad" : "ok",
+            a->nfindings ? "Findings: some rules do not hold (below)." : "No findings: every "
+                                                                         "rule holds.");
+    fputs("<table id=\"counts\"><tr><th>Rule</th><th>Findings</th></tr>\n", f);
+    for (unsigned r = 0; r < PL_AUDIT_RULES; r++)
+        fprintf(f, "<tr><td>%s</td><td>%llu</td></tr>\n", pl_audit_rule_names[r],
+                (unsigned long long)a->rule_count[r]);
+    fputs("</table>\n<h2>Findings</h2>\n", f);
+    if (a->nfindings) {
+        fputs("<table id=\"findings\"><tr><th>Rule</th><th>Citizen</th><th>Date</th>"
+              "<th>Entry</th><th>What</th></tr>\n",
+              f);
+        for (size_t i = 0; i < a->nfindings; i++) {
+            const pl_finding *g = &a->findings[i];
+            char id[13] = "";
+            if (g->has_entry)
+                cli_hex(g->entry, 6, id, sizeof id);
+            fprintf(f, "<tr><td>%s</td><td>", pl_audit_rule_names[g->rule]);
+            html_text(f, g->subject);
+            fprintf(f, "</td><td>%s</td><td><code>%s</code></td><td>", g->date, id);
+            html_text(f, g->what);
+            fputs("</td></tr>\n", f);
+        }
+        fputs("</table>\n", f);
+    } else {
+        fputs("<p>None.</p>\n", f);
+    }
+    fputs("<h2>Timelines</h2>\n<p>Green: consent (to its last day); blue: course (collaboration "
+          "agreement to its close); red line: withdrawal; black bar: course closed; dots: "
+          "sessions; purple: match; orange: supervision naming the citizen; red rings: "
+          "findings. Hover for entry ids.</p>\n",
+          f);
+    for (size_t i = 0; i < a->nevents;) {
+        size_t j = i + 1;
+        while (j < a->nevents && !strcmp(a->events[j].subject, a->events[i].subject))
+            j++;
+        fputs("<section class=\"subject\"><h3>", f);
+        html_text(f, a->events[i].subject);
+        fputs("</h3>\n", f);
+        timeline(f, a, i, j);
+        fputs("</section>\n", f);
+        i = j;
+    }
+    html_end(f);
+    if (fclose(f) != 0 || !buf) {
+        free(buf);
+        fprintf(stderr, "peerlog: out of memory\n");
+        return EXIT_ERROR;
+    }
+    int rc = html_write(path, buf, n);
+    free(buf);
+    return rc;
+}

@@ -1,0 +1,26 @@
+/* Self-contained HTML pages (no scripts, no network): the audit and the report. */
+#ifndef PL_CLI_HTML_H
+#define PL_CLI_HTML_H
+
+#include <stdio.h>
+
+#include "vault/vault.h"
+
+/* Writes s with &, <, >, " and ' escaped. */
+void html_text(FILE *f, const char *s);
+/* The page's head (title escaped, inline style) and its end. */
+void html_begin(FILE *f, const char *title);
+void html_end(FILE *f);
+/* Writes the page built in buf[n] to path crash-safely; an exit code (0 ok, after printing
+ * the error otherwise). */
+int html_write(const char *path, const char *buf, size_t n);
+
+/* The audit as a page with a timeline (SVG) per citizen; an exit code. */
+int cli_audit_html(const char *path, const pl_audit *a, const pl_org *o, const char *from,
+                   const char *to);
+/* Checks the checkpoint file at path against v and adds a finding per feed that does not
+ * match to a; *out receives its JSON description. 0, or an exit code after printing why the
+ * file cannot be used. */
+int cli_audit_checkpoint(pl_vault *v, const char *path, pl_audit *a, json_t **out);
+
+#endif

@@ -1,0 +1,913 @@
+/* The consent-trail audit (formats/audit.md): from headers only, every record about a citizen
+ * against the consent, agreements and courses on its date, and the ledger's integrity. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/meta.h"
+#include "vault/internal.h"
+
+enum {
+    K_OTHER,
+    K_GRANT,
+    K_WITHDRAW,
+    K_SESSION,
+    K_MATCH,
+    K_COLLAB,
+    K_SUPERVISION,
+    K_CLOSE,
+    K_VOLUNTEER,
+    K_SIGN,
+    K_AMEND,
+    K_RETRACT
+};
+
+static const char *const kind_types[] = {
+    "",      "consent.grant",          "consent.withdraw", "session",
+    "match", "agreement.collaboration", "supervision",     "course.close",
+    "agreement.volunteer", "agreement.sign", "amend", "retract"};
+#define NKINDS (sizeof kind_types / sizeof kind_types[0])
+
+const char *const pl_audit_rule_names[PL_AUDIT_RULES] = {
+    "integrity",      "removed-author", "consent-missing", "consent-expired",
+    "consent-withdrawn", "agreement",   "course-length",   "outside-course", "checkpoint"};
+
+#define SUPERVISION_SUBJECTS_MAX 16u
+
+typedef struct {
+    uint8_t id[PL_ID_BYTES];
+    uint8_t ref0[PL_ID_BYTES];
+    uint8_t (*refs)[PL_ID_BYTES]; /* a withdrawal's references, all of them */
+    uint8_t feed[PL_SIGN_PK_BYTES];
+    uint64_t seq;
+    int64_t time_ms;
+    uint8_t kind, of, nrefs, has_ref;
+    int8_t counts;      /* org_may_write's verdict */
+    uint8_t retracted, bad_meta;
+    unsigned scopes;
+    unsigned minutes;
+    char subject[PL_SUBJECT_MAX + 1];
+    char date[PL_DATE_LEN + 1], until[PL_DATE_LEN + 1];
+    char guide[PL_FINGERPRINT_HEX + 1];
+    char *subjects; /* a supervision's comma list */
+} rec;
+
+typedef struct {
+    rec *r;
+    size_t n, cap;
+} rec_list;
+
+static unsigned kind_of_type(const char *t)
+{
+    for (unsigned k = 1; k < NKINDS; k++)
+        if (!strcmp(t, kind_types[k]))
+            return k;
+    return K_OTHER;
+}
+
+/* 1 valid (copied), 0 absent, -1 present but not a date. */
+static int meta_date(const pl_header *h, const char *key, char out[PL_DATE_LEN + 1])
+{
+    char v[PL_DATE_LEN + 2];
+    out[0] = '\0';
+    if (fmt_meta_get(h->meta, h->meta_len, key, v, sizeof v) != 0)
+        return 0;
+    if (!fmt_date_valid(v))
+        return -1;
+    memcpy(out, v, PL_DATE_LEN + 1);
+    return 1;
+}
+
+/* The fields of h that the rules read, parsed into r; r->bad_meta when one is malformed. */
+static int parse_fields(const pl_header *h, unsigned kind, rec *r)
+{
+    char buf[PL_META_VALUE_MAX + 1], bad[80];
+    int bad_meta = 0;
+    if (meta_date(h, "date", r->date) <= 0)
+        feed_entry_date(h, r->date);
+    if (kind == K_GRANT && meta_date(h, "valid_until", r->until) < 0)
+        bad_meta = 1;
+    if (kind == K_VOLUNTEER && meta_date(h, "valid_until", r->until) < 0)
+        bad_meta = 1;
+    if (kind == K_COLLAB && meta_date(h, "planned_end", r->until) <= 0)
+        bad_meta = 1;
+    if ((kind == K_GRANT || kind == K_WITHDRAW) &&
+        (fmt_meta_get(h->meta, h->meta_len, "scopes", buf, sizeof buf) != 0 ||
+         pl_scopes_parse(buf, &r->scopes, bad, sizeof bad) != 0))
+        bad_meta = 1;
+    if ((kind == K_MATCH || kind == K_VOLUNTEER) &&
+        fmt_meta_get(h->meta, h->meta_len, "guide", r->guide, sizeof r->guide) != 0)
+        bad_meta = 1;
+    if (kind == K_SESSION || kind == K_SUPERVISION) {
+        unsigned long m = 0;
+        char *end = NULL;
+        if (fmt_meta_get(h->meta, h->meta_len, "minutes", buf, sizeof buf) == 0)
+            m = strtoul(buf, &end, 10);
+        if (!end || *end || m < 1 || m > 1440)
+            bad_meta = 1;
+        r->minutes = (unsigned)m;
+    }
+    if (kind == K_SUPERVISION &&
+        fmt_meta_get(h->meta, h->meta_len, "subjects", buf, sizeof buf) == 0) {
+        free(r->subjects);
+        if (!(r->subjects = strdup(buf)))
+            return -1;
+    }
+    r->bad_meta = (uint8_t)bad_meta;
+    return 0;
+}
+
+typedef struct {
+    rec_list *L;
+    int oom;
+} walk_ctx;
+
+static int on_row(void *ctx, const pl_header *h, const uint8_t id[PL_ID_BYTES], int counts)
+{
+    walk_ctx *w = ctx;
+    rec_list *L = w->L;
+    if (L->n == L->cap) {
+        size_t cap = L->cap ? 2 * L->cap : 1024;
+        rec *bigger = realloc(L->r, cap * sizeof *bigger);
+        if (!bigger)
+            return w->oom = 1;
+        L->r = bigger;
+        L->cap = cap;
+    }
+    rec *r = &L->r[L->n];
+    memset(r, 0, sizeof *r);
+    memcpy(r->id, id, PL_ID_BYTES);
+    memcpy(r->feed, h->feed, PL_SIGN_PK_BYTES);
+    r->seq = h->seq;
+    r->time_ms = h->time_ms;
+    r->counts = (int8_t)counts;
+    r->kind = (uint8_t)kind_of_type(h->type);
+    memcpy(r->subject, h->subject, sizeof r->subject);
+    if (h->nrefs) {
+        memcpy(r->ref0, h->refs[0], PL_ID_BYTES);
+        r->has_ref = 1;
+    }
+    unsigned fields = r->kind;
+    if (r->kind == K_AMEND) {
+        char of[PL_TYPE_MAX + 1];
+        if (fmt_meta_get(h->meta, h->meta_len, "of", of, sizeof of) == 0)
+            r->of = (uint8_t)kind_of_type(of);
+        fields = r->of;
+    }
+    if (r->kind == K_WITHDRAW && h->nrefs) {
+        if (!(r->refs = malloc((size_t)h->nrefs * PL_ID_BYTES)))
+            return w->oom = 1;
+        memcpy(r->refs, h->refs, (size_t)h->nrefs * PL_ID_BYTES);
+        r->nrefs = h->nrefs;
+    }
+    L->n++; /* counted now, so that a failure below frees what this row holds */
+    if (parse_fields(h, fields, r) != 0)
+        return w->oom = 1;
+    return 0;
+}
+
+/* ---- order and lookup ------------------------------------------------------------------ */
+
+static int by_ledger(const void *a, const void *b)
+{
+    const rec *x = a, *y = b;
+    if (x->time_ms != y->time_ms)
+        return x->time_ms < y->time_ms ? -1 : 1;
+    int c = memcmp(x->feed, y->feed, PL_SIGN_PK_BYTES);
+    if (c)
+        return c;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+typedef struct {
+    const rec *r; /* sorted in ledger order */
+    size_t *by_id; /* indices sorted by id */
+    size_t n;
+} ledger;
+
+static const rec *sort_base;
+
+static int cmp_id_idx(const void *a, const void *b)
+{
+    return memcmp(sort_base[*(const size_t *)a].id, sort_base[*(const size_t *)b].id,
+                  PL_ID_BYTES);
+}
+
+/* The index of the entry with id, or -1. */
+static long find_id(const ledger *g, const uint8_t id[PL_ID_BYTES])
+{
+    size_t lo = 0, hi = g->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(g->r[g->by_id[mid]].id, id, PL_ID_BYTES);
+        if (c == 0)
+            return (long)g->by_id[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+/* Amends replace their original's fields, retractions take it out; a correction counts only
+ * from the original's own feed (formats/records.md §6-7). */
+static void apply_corrections(rec *r, const ledger *g)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        rec *c = &r[i];
+        if ((c->kind != K_AMEND && c->kind != K_RETRACT) || !c->has_ref || c->counts != 0)
+            continue;
+        long t = find_id(g, c->ref0);
+        if (t < 0 || memcmp(r[t].feed, c->feed, PL_SIGN_PK_BYTES) != 0 ||
+            r[t].kind == K_AMEND || r[t].kind == K_RETRACT)
+            continue;
+        rec *o = &r[t];
+        if (c->kind == K_RETRACT) {
+            o->retracted = 1;
+            continue;
+        }
+        if (c->of != o->kind)
+            continue;
+        memcpy(o->date, c->date, sizeof o->date);
+        memcpy(o->until, c->until, sizeof o->until);
+        memcpy(o->guide, c->guide, sizeof o->guide);
+        o->scopes = c->scopes;
+        o->minutes = c->minutes;
+        o->bad_meta = c->bad_meta;
+        free(o->subjects);
+        o->subjects = c->subjects;
+        c->subjects = NULL;
+    }
+}
+
+/* ---- findings -------------------------------------------------------------------------- */
+
+typedef struct {
+    pl_audit *a;
+    const pl_org *o;
+    const char *from, *to; /* the range findings are reported for ("" for none) */
+    char asof[PL_DATE_LEN + 1];
+    int oom;
+} audit_run;
+
+static void finding(audit_run *A, unsigned rule, const char *subject, const char *date,
+                    const uint8_t *entry, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static void finding(audit_run *A, unsigned rule, const char *subject, const char *date,
+                    const uint8_t *entry, const char *fmt, ...)
+{
+    pl_audit *a = A->a;
+    a->rule_count[rule]++;
+    if (a->nfindings == a->capfindings) {
+        size_t cap = a->capfindings ? 2 * a->capfindings : 64;
+        pl_finding *bigger = realloc(a->findings, cap * sizeof *bigger);
+        if (!bigger) {
+            A->oom = 1;
+            return;
+        }
+        a->findings = bigger;
+        a->capfindings = cap;
+    }
+    pl_finding *f = &a->findings[a->nfindings++];
+    memset(f, 0, sizeof *f);
+    f->rule = rule;
+    snprintf(f->subject, sizeof f->subject, "%s", subject ? subject : "");
+    snprintf(f->date, sizeof f->date, "%s", date ? date : "");
+    if (entry) {
+        memcpy(f->entry, entry, PL_ID_BYTES);
+        f->has_entry = 1;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->what, sizeof f->what, fmt, ap);
+    va_end(ap);
+}
+
+static int in_range(const audit_run *A, const char *date)
+{
+    return (!A->from[0] || strcmp(date, A->from) >= 0) && (!A->to[0] || strcmp(date, A->to) <= 0);
+}
+
+/* A record the rules look at: a root entry that counts, is not retracted and reads well. */
+static int live(const rec *r)
+{
+    return r->counts == 0 && !r->retracted && !r->bad_meta;
+}
+
+enum { COV_OK, COV_MISSING, COV_EXPIRED, COV_WITHDRAWN };
+
+/* 1 when withdrawal w takes scope bit from grant g on date: w is dated on or before date and
+ * either names g or comes after it in the ledger. */
+static int takes(const rec *r, size_t g, size_t w, unsigned bit, const char *date)
+{
+    if (r[w].kind != K_WITHDRAW || !live(&r[w]) || !(r[w].scopes & bit) ||
+        strcmp(r[w].date, date) > 0)
+        return 0;
+    if (w > g)
+        return 1;
+    for (unsigned i = 0; i < r[w].nrefs; i++)
+        if (!memcmp(r[w].refs[i], r[g].id, PL_ID_BYTES))
+            return 1;
+    return 0;
+}
+
+/* Whether scope bit is active for the subject on date, given its consent entries ev[nev]
+ * (indices in ledger order); *by receives the deciding grant or withdrawal. */
+static int cover(const rec *r, const size_t *ev, size_t nev, unsigned bit, const char *date,
+                 size_t *by)
+{
+    int state = COV_MISSING;
+    for (size_t i = 0; i < nev; i++) {
+        size_t g = ev[i];
+        if (r[g].kind != K_GRANT || !(r[g].scopes & bit))
+            continue;
+        if (strcmp(date, r[g].date) < 0)
+            continue;
+        if (r[g].until[0] && strcmp(date, r[g].until) > 0) {
+            if (state == COV_MISSING) {
+                state = COV_EXPIRED;
+                *by = g;
+            }
+            continue;
+        }
+        size_t w = 0;
+        int found = 0;
+        for (size_t j = 0; j < nev && !found; j++)
+            if (takes(r, g, ev[j], bit, date)) {
+                w = ev[j];
+                found = 1;
+            }
+        if (!found) {
+            *by = g;
+            return COV_OK;
+        }
+        state = COV_WITHDRAWN;
+        *by = w;
+    }
+    return state;
+}
+
+static const char *const scope_word[] = {"peer-support", "record-keeping", "supervision-sharing",
+                                         "contact-professionals", "evaluation"};
+
+/* Checks that need (scopes) is active for subject on date; one finding for the entry when not. */
+static void check_consent(audit_run *A, const rec *r, const size_t *ev, size_t nev,
+                          const rec *e, const char *subject, unsigned need, const char *what)
+{
+    int worst = COV_OK;
+    size_t why = 0;
+    char scopes[128] = "";
+    for (unsigned s = 0; s < 5; s++) {
+        unsigned bit = 1u << s;
+        if (!(need & bit))
+            continue;
+        size_t by = 0;
+        int c = cover(r, ev, nev, bit, e->date, &by);
+        if (c == COV_OK)
+            continue;
+        size_t l = strlen(scopes);
+        snprintf(scopes + l, sizeof scopes - l, "%s%s", l ? ", " : "", scope_word[s]);
+        if (c > worst || worst == COV_OK) {
+            worst = c;
+            why = by;
+        }
+    }
+    char id[13];
+    sodium_bin2hex(id, sizeof id, e->id, 6);
+    if (worst == COV_MISSING)
+        finding(A, PL_RULE_CONSENT_MISSING, subject, e->date, e->id,
+                "%s %s on %s: no consent to %s on that date", what, id, e->date, scopes);
+    else if (worst == COV_EXPIRED)
+        finding(A, PL_RULE_CONSENT_EXPIRED, subject, e->date, e->id,
+                "%s %s on %s: consent to %s ended on %s", what, id, e->date, scopes,
+                r[why].until);
+    else if (worst == COV_WITHDRAWN) {
+        char wid[13];
+        sodium_bin2hex(wid, sizeof wid, r[why].id, 6);
+        finding(A, PL_RULE_CONSENT_WITHDRAWN, subject, e->date, e->id,
+                "%s %s on %s: consent to %s was withdrawn on %s (entry %s)", what, id, e->date,
+                scopes, r[why].date, wid);
+    }
+}
+
+/* ---- timelines and courses --------------------------------------------------------------- */
+
+static void event(audit_run *A, const rec *e, const char *subject, const char *kind,
+                  const char *end)
+{
+    pl_audit *a = A->a;
+    if (a->nevents == a->capevents) {
+        size_t cap = a->capevents ? 2 * a->capevents : 256;
+        pl_audit_event *bigger = realloc(a->events, cap * sizeof *bigger);
+        if (!bigger) {
+            A->oom = 1;
+            return;
+        }
+        a->events = bigger;
+        a->capevents = cap;
+    }
+    pl_audit_event *x = &a->events[a->nevents++];
+    memset(x, 0, sizeof *x);
+    snprintf(x->subject, sizeof x->subject, "%s", subject);
+    snprintf(x->kind, sizeof x->kind, "%s", kind);
+    memcpy(x->date, e->date, sizeof x->date);
+    snprintf(x->end, sizeof x->end, "%s", end ? end : "");
+    memcpy(x->entry, e->id, PL_ID_BYTES);
+    x->minutes = e->minutes;
+}
+
+long pl_day_number(const char *d)
+{
+    long y = atol(d), m = atol(d + 5), dd = atol(d + 8);
+    y -= m <= 2;
+    long era = (y >= 0 ? y : y - 399) / 400;
+    long yoe = y - era * 400;
+    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + dd - 1;
+    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+void pl_date_of_day(long day, char out[PL_DATE_LEN + 1])
+{
+    long z = day + 719468, era = (z >= 0 ? z : z - 146096) / 146097, doe = z - era * 146097;
+    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    long d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+    long y = yoe + era * 400 + (m <= 2);
+    char buf[48];
+    snprintf(buf, sizeof buf, "%04ld-%02ld-%02ld", y % 10000, m % 100, d % 100);
+    memcpy(out, buf, PL_DATE_LEN);
+    out[PL_DATE_LEN] = '\0';
+}
+
+static int cmp_date_idx(const void *a, const void *b)
+{
+    const rec *x = &sort_base[*(const size_t *)a], *y = &sort_base[*(const size_t *)b];
+    int c = strcmp(x->date, y->date);
+    if (c)
+        return c;
+    return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+static const pl_org_member *author_of(const audit_run *A, const rec *e)
+{
+    return A->o ? org_member(A->o, e->feed) : NULL;
+}
+
+/* Courses of one subject: collaboration agreements until a course.close. */
+static void check_courses(audit_run *A, const rec *r, const size_t *ix, size_t n,
+                          const char *subject)
+{
+    size_t *col = malloc((n + 1) * sizeof *col), *cl = malloc((n + 1) * sizeof *cl),
+           *ses = malloc((n + 1) * sizeof *ses);
+    size_t ncol = 0, ncl = 0, nses = 0;
+    if (!col || !cl || !ses) {
+        A->oom = 1;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const rec *e = &r[ix[i]];
+        if (!live(e))
+            continue;
+        if (e->kind == K_COLLAB)
+            col[ncol++] = ix[i];
+        else if (e->kind == K_CLOSE)
+            cl[ncl++] = ix[i];
+        else if (e->kind == K_SESSION)
+            ses[nses++] = ix[i];
+    }
+    sort_base = r;
+    qsort(col, ncol, sizeof *col, cmp_date_idx);
+    qsort(cl, ncl, sizeof *cl, cmp_date_idx);
+    qsort(ses, nses, sizeof *ses, cmp_date_idx);
+    /* Each course ends at the first close on or after its start (and before the next
+     * course's start); a session is inside when a course's span holds its date. */
+    const char *end[64];
+    size_t ncourse = ncol < 64 ? ncol : 64;
+    for (size_t c = 0; c < ncourse; c++) {
+        const rec *k = &r[col[c]];
+        end[c] = NULL;
+        for (size_t j = 0; j < ncl && !end[c]; j++)
+            if (strcmp(r[cl[j]].date, k->date) >= 0 &&
+                (c + 1 == ncourse || strcmp(r[cl[j]].date, r[col[c + 1]].date) < 0))
+                end[c] = r[cl[j]].date;
+        char limit[PL_DATE_LEN + 1], last[PL_DATE_LEN + 1] = "";
+        pl_date_plus_months(k->date, PL_COURSE_MONTHS_MAX, limit);
+        unsigned count = 0;
+        long prev = -1, maxgap = 0, sumgap = 0;
+        for (size_t s = 0; s < nses; s++) {
+            const char *d = r[ses[s]].date;
+            if (strcmp(d, k->date) < 0 || (end[c] && strcmp(d, end[c]) > 0) ||
+                (!end[c] && c + 1 < ncourse && strcmp(d, r[col[c + 1]].date) >= 0))
+                continue;
+            long day = pl_day_number(d);
+            if (prev >= 0) {
+                sumgap += day - prev;
+                if (day - prev > maxgap)
+                    maxgap = day - prev;
+            }
+            prev = day;
+            count++;
+            memcpy(last, d, sizeof last);
+        }
+        pl_audit *a = A->a;
+        if (a->ncourses < PL_AUDIT_COURSES_MAX) {
+            pl_audit_course *x = &a->courses[a->ncourses++];
+            memset(x, 0, sizeof *x);
+            snprintf(x->subject, sizeof x->subject, "%s", subject);
+            const pl_org_member *g = author_of(A, k);
+            snprintf(x->guide, sizeof x->guide, "%s", g ? g->id.fingerprint : "");
+            memcpy(x->start, k->date, sizeof x->start);
+            snprintf(x->end, sizeof x->end, "%s", end[c] ? end[c] : "");
+            memcpy(x->planned_end, k->until, sizeof x->planned_end);
+            x->sessions = count;
+            x->mean_gap_days = count > 1 ? (double)sumgap / (count - 1) : 0;
+            x->max_gap_days = (unsigned)maxgap;
+        } else {
+            a->courses_left_off++;
+        }
+        const char *stop = end[c] ? end[c] : (last[0] ? last : NULL);
+        int overlaps = (!A->to[0] || strcmp(k->date, A->to) <= 0) &&
+                       (!A->from[0] || !end[c] || strcmp(end[c], A->from) >= 0);
+        if (!overlaps)
+            continue;
+        char id[13];
+        sodium_bin2hex(id, sizeof id, k->id, 6);
+        if (stop && strcmp(stop, limit) > 0)
+            finding(A, PL_RULE_COURSE_LENGTH, subject, k->date, k->id,
+                    end[c] ? "course from %s (entry %s) closed on %s: longer than %d months "
+                             "(until %s)"
+                           : "course from %s (entry %s) has sessions until %s: longer than %d "
+                             "months (until %s)",
+                    k->date, id, stop, PL_COURSE_MONTHS_MAX, limit);
+        else if (!end[c] && strcmp(A->asof, limit) > 0)
+            finding(A, PL_RULE_COURSE_LENGTH, subject, k->date, k->id,
+                    "course from %s (entry %s) is still open after %d months (since %s): "
+                    "close it with 'peerlog course close'",
+                    k->date, id, PL_COURSE_MONTHS_MAX, limit);
+    }
+    if (ncol > ncourse)
+        finding(A, PL_RULE_COURSE_LENGTH, subject, r[col[ncourse]].date, r[col[ncourse]].id,
+                "more than %zu courses: the later ones were not checked", ncourse);
+    /* Sessions outside every course: one finding per subject. */
+    unsigned outside = 0;
+    const rec *first = NULL, *lastout = NULL;
+    for (size_t s = 0; s < nses; s++) {
+        const rec *e = &r[ses[s]];
+        if (!in_range(A, e->date))
+            continue;
+        int inside = 0;
+        for (size_t c = 0; c < ncourse && !inside; c++)
+            inside = strcmp(e->date, r[col[c]].date) >= 0 &&
+                     (!end[c] || strcmp(e->date, end[c]) <= 0);
+        if (inside)
+            continue;
+        if (!first)
+            first = e;
+        lastout = e;
+        outside++;
+    }
+    if (outside) {
+        char id[13];
+        sodium_bin2hex(id, sizeof id, first->id, 6);
+        finding(A, PL_RULE_OUTSIDE_COURSE, subject, first->date, first->id,
+                "%u session%s from %s to %s outside any course (first: entry %s)", outside,
+                outside == 1 ? "" : "s", first->date, lastout->date, id);
+    }
+out:
+    free(col);
+    free(cl);
+    free(ses);
+}
+
+/* ---- per subject ------------------------------------------------------------------------- */
+
+static int cmp_subject_idx(const void *a, const void *b)
+{
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    int c = strcmp(sort_base[i].subject, sort_base[j].subject);
+    if (c)
+        return c;
+    return i < j ? -1 : i > j;
+}
+
+static int names_subject(const char *list, const char *subject)
+{
+    size_t n = strlen(subject);
+    for (const char *p = list; p && *p;) {
+        const char *c = strchr(p, ',');
+        size_t l = c ? (size_t)(c - p) : strlen(p);
+        if (l == n && !memcmp(p, subject, n))
+            return 1;
+        p = c ? c + 1 : NULL;
+    }
+    return 0;
+}
+
+static void audit_subject(audit_run *A, const rec *r, const size_t *ix, size_t n,
+                          const size_t *sup, size_t nsup)
+{
+    const char *subject = r[ix[0]].subject;
+    size_t *ev = malloc(n * sizeof *ev), nev = 0;
+    if (!ev) {
+        A->oom = 1;
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((r[ix[i]].kind == K_GRANT || r[ix[i]].kind == K_WITHDRAW) && live(&r[ix[i]]))
+            ev[nev++] = ix[i];
+    A->a->subjects++;
+    for (size_t i = 0; i < n; i++) {
+        const rec *e = &r[ix[i]];
+        if (!live(e))
+            continue;
+        static const char *const tl[NKINDS] = {
+            [K_GRANT] = "consent", [K_WITHDRAW] = "withdrawal", [K_SESSION] = "session",
+            [K_MATCH] = "match", [K_COLLAB] = "course", [K_CLOSE] = "close"};
+        if (tl[e->kind])
+            event(A, e, subject, tl[e->kind],
+                  e->kind == K_GRANT || e->kind == K_COLLAB ? e->until : NULL);
+        if (!in_range(A, e->date))
+            continue;
+        if (e->kind == K_SESSION)
+            check_consent(A, r, ev, nev, e, subject, PL_SCOPE_SESSION, "session");
+        else if (e->kind == K_MATCH)
+            check_consent(A, r, ev, nev, e, subject, PL_SCOPE_PEER_SUPPORT, "match");
+        else if (e->kind == K_COLLAB)
+            check_consent(A, r, ev, nev, e, subject, PL_SCOPE_PEER_SUPPORT,
+                          "collaboration agreement");
+    }
+    for (size_t i = 0; i < nsup; i++) {
+        const rec *e = &r[sup[i]];
+        if (!names_subject(e->subjects, subject))
+            continue;
+        event(A, e, subject, "supervision", NULL);
+        if (in_range(A, e->date))
+            check_consent(A, r, ev, nev, e, subject, PL_SCOPE_SUPERVISION_SHARING,
+                          "supervision");
+    }
+    check_courses(A, r, ix, n, subject);
+    free(ev);
+}
+
+/* A supervision naming a citizen no other entry names: no consent can cover it. */
+static void unknown_subjects(audit_run *A, const rec *r, const size_t *ix, size_t nix,
+                             const size_t *sup, size_t nsup)
+{
+    for (size_t i = 0; i < nsup; i++) {
+        const rec *e = &r[sup[i]];
+        for (const char *p = e->subjects; p && *p;) {
+            const char *c = strchr(p, ',');
+            size_t l = c ? (size_t)(c - p) : strlen(p);
+            char name[PL_SUBJECT_MAX + 1];
+            snprintf(name, sizeof name, "%.*s", (int)(l < PL_SUBJECT_MAX ? l : PL_SUBJECT_MAX), p);
+            size_t lo = 0, hi = nix;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (strcmp(r[ix[mid]].subject, name) < 0)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            if ((lo == nix || strcmp(r[ix[lo]].subject, name) != 0) && in_range(A, e->date)) {
+                char id[13];
+                sodium_bin2hex(id, sizeof id, e->id, 6);
+                finding(A, PL_RULE_CONSENT_MISSING, name, e->date, e->id,
+                        "supervision %s on %s names %s, who has no consent in the ledger", id,
+                        e->date, name);
+            }
+            p = c ? c + 1 : NULL;
+        }
+    }
+}
+
+/* ---- volunteer agreements ------------------------------------------------------------------ */
+
+/* 1 when the guide fp had a countersigned volunteer agreement active on date. */
+static int agreement_active(const rec *r, const size_t *vol, size_t nvol, const size_t *sig,
+                            size_t nsig, const audit_run *A, const char *fp, const char *date)
+{
+    for (size_t i = 0; i < nvol; i++) {
+        const rec *v = &r[vol[i]];
+        if (strcmp(v->guide, fp) != 0 || strcmp(date, v->date) < 0 ||
+            (v->until[0] && strcmp(date, v->until) > 0))
+            continue;
+        for (size_t j = 0; j < nsig; j++) {
+            const rec *s = &r[sig[j]];
+            const pl_org_member *m = author_of(A, s);
+            if (m && !strcmp(m->id.fingerprint, fp) && !memcmp(s->ref0, v->id, PL_ID_BYTES) &&
+                strcmp(s->date, date) <= 0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+static void check_agreements(audit_run *A, const rec *r, size_t n)
+{
+    size_t *vol = malloc((n + 1) * sizeof *vol), *sig = malloc((n + 1) * sizeof *sig);
+    size_t nvol = 0, nsig = 0;
+    struct {
+        char fp[PL_FINGERPRINT_HEX + 1];
+        unsigned count;
+        size_t first, last;
+    } *gap = calloc(PL_ORG_MEMBERS_MAX, sizeof *gap);
+    size_t ngap = 0;
+    if (!vol || !sig || !gap) {
+        A->oom = 1;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (r[i].kind == K_VOLUNTEER && live(&r[i]))
+            vol[nvol++] = i;
+        else if (r[i].kind == K_SIGN && live(&r[i]) && r[i].has_ref)
+            sig[nsig++] = i;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const rec *e = &r[i];
+        if (e->kind != K_SESSION || !live(e) || !in_range(A, e->date))
+            continue;
+        const pl_org_member *m = author_of(A, e);
+        if (!m || agreement_active(r, vol, nvol, sig, nsig, A, m->id.fingerprint, e->date))
+            continue;
+        size_t k = 0;
+        while (k < ngap && strcmp(gap[k].fp, m->id.fingerprint) != 0)
+            k++;
+        if (k == ngap) {
+            if (ngap == PL_ORG_MEMBERS_MAX)
+                continue;
+            memcpy(gap[ngap].fp, m->id.fingerprint, sizeof gap[ngap].fp);
+            gap[ngap].first = gap[ngap].last = i;
+            ngap++;
+        }
+        if (strcmp(e->date, r[gap[k].first].date) < 0)
+            gap[k].first = i;
+        if (strcmp(e->date, r[gap[k].last].date) > 0)
+            gap[k].last = i;
+        gap[k].count++;
+    }
+    for (size_t k = 0; k < ngap; k++) {
+        const rec *f = &r[gap[k].first];
+        char id[13];
+        sodium_bin2hex(id, sizeof id, f->id, 6);
+        finding(A, PL_RULE_AGREEMENT, "", f->date, f->id,
+                "guide %.8s… had no active countersigned volunteer agreement for %u session%s "
+                "from %s to %s (first: entry %s)",
+                gap[k].fp, gap[k].count, gap[k].count == 1 ? "" : "s", f->date,
+                r[gap[k].last].date, id);
+    }
+out:
+    free(vol);
+    free(sig);
+    free(gap);
+}
+
+/* ---- the audit --------------------------------------------------------------------------- */
+
+static void free_recs(rec_list *L)
+{
+    for (size_t i = 0; i < L->n; i++) {
+        free(L->r[i].refs);
+        free(L->r[i].subjects);
+    }
+    free(L->r);
+}
+
+static void integrity_findings(audit_run *A, const pl_verify_report *rep, const rec *r, size_t n)
+{
+    size_t shown = rep->nproblems < PL_VERIFY_MAX_PROBLEMS ? rep->nproblems
+                                                           : PL_VERIFY_MAX_PROBLEMS;
+    for (size_t i = 0; i < shown; i++) {
+        char feed[17];
+        sodium_bin2hex(feed, sizeof feed, rep->problem[i].feed, 8);
+        if (rep->problem[i].seq)
+            finding(A, PL_RULE_INTEGRITY, "", "", NULL, "feed %s… entry %llu: %s", feed,
+                    (unsigned long long)rep->problem[i].seq, rep->problem[i].what);
+        else
+            finding(A, PL_RULE_INTEGRITY, "", "", NULL, "%s", rep->problem[i].what);
+    }
+    if (rep->nproblems > shown)
+        finding(A, PL_RULE_INTEGRITY, "", "", NULL, "and %zu more integrity problems",
+                rep->nproblems - shown);
+    for (size_t i = 0; i < n; i++) {
+        const rec *e = &r[i];
+        char id[13];
+        sodium_bin2hex(id, sizeof id, e->id, 6);
+        if (e->counts == -2 && in_range(A, e->date)) {
+            const pl_org_member *m = author_of(A, e);
+            finding(A, PL_RULE_REMOVED_AUTHOR, e->subject, e->date, e->id,
+                    "%s %s by %.8s…, written after their removal: kept as evidence, does not "
+                    "count",
+                    kind_types[e->kind][0] ? kind_types[e->kind] : "entry", id,
+                    m ? m->id.fingerprint : "?");
+        } else if (e->counts == 0 && e->bad_meta) {
+            finding(A, PL_RULE_INTEGRITY, e->subject, e->date, e->id,
+                    "entry %s: its header metadata is malformed, so it was not checked", id);
+        }
+    }
+}
+
+void pl_audit_free(pl_audit *a)
+{
+    if (!a)
+        return;
+    free(a->findings);
+    free(a->events);
+    free(a->courses);
+    memset(a, 0, sizeof *a);
+}
+
+pl_status vault_audit(pl_vault *v, const char *from, const char *to, pl_audit *a, pl_err *err)
+{
+    memset(a, 0, sizeof *a);
+    pl_org *o = calloc(1, sizeof *o);
+    pl_verify_report *rep = calloc(1, sizeof *rep);
+    rec_list L = {0};
+    size_t *by_id = NULL, *ix = NULL, *sup = NULL;
+    pl_status st = PL_OK;
+    if (!o || !rep || !(a->courses = calloc(PL_AUDIT_COURSES_MAX, sizeof *a->courses))) {
+        st = pl_fail(err, PL_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if ((st = vault_org(v, o, err)) != PL_OK) {
+        if (st == PL_E_NOTFOUND)
+            st = pl_fail(err, PL_E_NOTFOUND, "this vault belongs to no organisation: the audit "
+                                             "checks an organisation's ledger");
+        goto out;
+    }
+    const pl_org_member *me = org_member(o, v->id.sign_pk);
+    if (!me || me->removed || !(me->roles & ((1u << 0) | (1u << 3)))) {
+        st = pl_fail(err, PL_E_ACCESS, "only an auditor or a coordinator runs the audit");
+        goto out;
+    }
+    walk_ctx w = {&L, 0};
+    st = verify_run(v, 0, 0, rep, on_row, &w, err);
+    if (st == PL_OK && w.oom)
+        st = pl_fail(err, PL_E_NOMEM, "out of memory");
+    if (st != PL_OK)
+        goto out;
+    a->entries = rep->entries;
+    a->feeds = rep->feeds;
+    a->signatures_checked = rep->signatures_checked;
+    a->bodies_checked = rep->bodies_checked;
+    qsort(L.r, L.n, sizeof *L.r, by_ledger);
+    if (!(by_id = malloc((L.n + 1) * sizeof *by_id)) || !(ix = malloc((L.n + 1) * sizeof *ix)) ||
+        !(sup = malloc((L.n + 1) * sizeof *sup))) {
+        st = pl_fail(err, PL_E_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < L.n; i++)
+        by_id[i] = i;
+    sort_base = L.r;
+    qsort(by_id, L.n, sizeof *by_id, cmp_id_idx);
+    ledger g = {L.r, by_id, L.n};
+    apply_corrections(L.r, &g);
+
+    audit_run A = {a, o, from ? from : "", to ? to : "", "", 0};
+    if (to && to[0])
+        memcpy(A.asof, to, PL_DATE_LEN + 1);
+    else
+        pl_today(A.asof);
+    integrity_findings(&A, rep, L.r, L.n);
+    check_agreements(&A, L.r, L.n);
+
+    /* Subjects: the entries that name one, grouped; supervisions name theirs in metadata. */
+    size_t nix = 0, nsup = 0;
+    for (size_t i = 0; i < L.n; i++) {
+        const rec *e = &L.r[i];
+        if (e->kind == K_SESSION && live(e))
+            a->sessions++;
+        if (e->kind == K_SUPERVISION && live(e)) {
+            a->supervisions++;
+            if (e->subjects)
+                sup[nsup++] = i;
+        }
+        if (e->subject[0] && e->kind != K_AMEND && e->kind != K_RETRACT)
+            ix[nix++] = i;
+    }
+    sort_base = L.r;
+    qsort(ix, nix, sizeof *ix, cmp_subject_idx);
+    for (size_t i = 0; i < nix && !A.oom;) {
+        size_t j = i + 1;
+        while (j < nix && !strcmp(L.r[ix[j]].subject, L.r[ix[i]].subject))
+            j++;
+        audit_subject(&A, L.r, ix + i, j - i, sup, nsup);
+        i = j;
+    }
+    unknown_subjects(&A, L.r, ix, nix, sup, nsup);
+    if (A.oom)
+        st = pl_fail(err, PL_E_NOMEM, "out of memory");
+out:
+    free(by_id);
+    free(ix);
+    free(sup);
+    free_recs(&L);
+    free(rep);
+    free(o);
+    if (st != PL_OK)
+        pl_audit_free(a);
+    return st;
+}
