@@ -179,7 +179,8 @@ int cmd_audit(cli_ctx *ctx, int argc, char **argv)
         free(o);
         return cli_fail(st, &err);
     }
-    if (html && (rc = cli_audit_html(html, &a, o, from, to)) != EXIT_OK) {
+    if (html && (rc = cli_audit_html(html, &a, o, from, to, opened,
+                                         nopened < 16 ? nopened : 16)) != EXIT_OK) {
         pl_audit_free(&a);
         json_decref(cp);
         free(o);

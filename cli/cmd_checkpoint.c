@@ -51,7 +51,9 @@ int cli_audit_checkpoint(pl_vault *v, const char *path, pl_audit *a, json_t **ou
         free(rep);
         return rc;
     }
-    for (size_t i = 0; i < rep->nproblems && i < PL_VERIFY_MAX_PROBLEMS; i++) {
+    size_t shown = rep->nproblems < PL_VERIFY_MAX_PROBLEMS ? rep->nproblems
+                                                           : PL_VERIFY_MAX_PROBLEMS;
+    for (size_t i = 0; i < shown + (rep->nproblems > shown); i++) {
         if (a->nfindings == a->capfindings) {
             size_t cap = a->capfindings ? 2 * a->capfindings : 16;
             pl_finding *bigger = realloc(a->findings, cap * sizeof *bigger);
@@ -66,9 +68,13 @@ int cli_audit_checkpoint(pl_vault *v, const char *path, pl_audit *a, json_t **ou
         pl_finding *f = &a->findings[a->nfindings++];
         memset(f, 0, sizeof *f);
         f->rule = PL_RULE_CHECKPOINT;
-        snprintf(f->what, sizeof f->what, "%s", rep->problem[i].what);
-        a->rule_count[PL_RULE_CHECKPOINT]++;
+        if (i < shown)
+            snprintf(f->what, sizeof f->what, "%s", rep->problem[i].what);
+        else
+            snprintf(f->what, sizeof f->what, "and %zu more feeds that no longer hold what the "
+                     "checkpoint recorded", rep->nproblems - shown);
     }
+    a->rule_count[PL_RULE_CHECKPOINT] += rep->nproblems;
     *out = report_json(rep);
     free(rep);
     return 0;

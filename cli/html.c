@@ -81,16 +81,15 @@ static const struct {
 static void timeline(FILE *f, const pl_audit *a, size_t from, size_t to)
 {
     const char *subject = a->events[from].subject;
+    /* The span: the events' and findings' own dates; a consent's or course's last day may lie
+     * far beyond them (or be forged so) and is drawn to the edge. */
     span s = {0, 0};
     int first = 1;
     for (size_t i = from; i < to; i++) {
-        const pl_audit_event *e = &a->events[i];
-        long d = pl_day_number(e->date), d2 = e->end[0] ? pl_day_number(e->end) : d;
+        long d = pl_day_number(a->events[i].date);
         if (first || d < s.lo)
             s.lo = d;
-        if (first || d2 > s.hi)
-            s.hi = d2;
-        if (d > s.hi)
+        if (first || d > s.hi)
             s.hi = d;
         first = 0;
     }
@@ -101,7 +100,7 @@ static void timeline(FILE *f, const pl_audit *a, size_t from, size_t to)
             s.hi = d > s.hi ? d : s.hi;
         }
     s.lo -= 7;
-    s.hi += 7;
+    s.hi += 31;
     fprintf(f, "<svg width=\"%.0f\" height=\"150\" viewBox=\"0 0 %.0f 150\" role=\"img\" "
                "aria-label=\"timeline of ",
             TL_W, TL_W);
@@ -111,16 +110,21 @@ static void timeline(FILE *f, const pl_audit *a, size_t from, size_t to)
         fprintf(f, "<text x=\"4\" y=\"%.0f\">%s</text><line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.0f\" "
                    "y2=\"%.0f\" stroke=\"#ddd\"/>\n",
                 lanes[l].y + 4, lanes[l].label, TL_LEFT, TL_W - 10, lanes[l].y, lanes[l].y);
-    /* month ticks */
-    for (long d = s.lo; d <= s.hi; d++) {
-        char date[PL_DATE_LEN + 1];
-        pl_date_of_day(d, date);
-        if (date[8] != '0' || date[9] != '1')
-            continue;
-        double x = x_of(s, date);
-        fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"8\" y2=\"124\" stroke=\"#eee\"/>"
-                   "<text x=\"%.1f\" y=\"142\">%.7s</text>\n",
-                x, x, x + 2, date);
+    /* Month ticks, at most about 24 of them. */
+    char tick[PL_DATE_LEN + 1], lo[PL_DATE_LEN + 1];
+    pl_date_of_day(s.lo, lo);
+    long months = (s.hi - s.lo) / 30 + 1, step = months / 24 + 1;
+    snprintf(tick, sizeof tick, "%.8s01", lo);
+    for (long k = 0; pl_day_number(tick) <= s.hi && k <= months; k += step) {
+        char next[PL_DATE_LEN + 1];
+        if (pl_day_number(tick) >= s.lo) {
+            double x = x_of(s, tick);
+            fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"8\" y2=\"124\" stroke=\"#eee\"/>"
+                       "<text x=\"%.1f\" y=\"142\">%.7s</text>\n",
+                    x, x, x + 2, tick);
+        }
+        pl_date_plus_months(tick, (int)step, next);
+        memcpy(tick, next, sizeof tick);
     }
     for (size_t i = from; i < to; i++) {
         const pl_audit_event *e = &a->events[i];
@@ -171,7 +175,7 @@ static void timeline(FILE *f, const pl_audit *a, size_t from, size_t to)
 }
 
 int cli_audit_html(const char *path, const pl_audit *a, const pl_org *o, const char *from,
-                   const char *to)
+                   const char *to, const pl_opened *opened, size_t nopened)
 {
     char *buf = NULL;
     size_t n = 0;
@@ -188,9 +192,15 @@ int cli_audit_html(const char *path, const pl_audit *a, const pl_org *o, const c
     fputs("</h1>\n<p>", f);
     char today[PL_DATE_LEN + 1];
     pl_today(today);
-    fprintf(f, "Made on %s from entry headers only (no session or supervision note was "
-               "read). Entries dated %s to %s. ",
-            today, from ? from : "from the start", to ? to : "today");
+    fprintf(f, "Made on %s from entry headers. Entries dated %s to %s. ", today,
+            from ? from : "from the start", to ? to : "today");
+    fputs("Bodies decrypted during the audit: ", f);
+    for (size_t i = 0; i < nopened; i++) {
+        fprintf(f, "%s", i ? ", " : "");
+        html_text(f, opened[i].type);
+        fprintf(f, " %llu", (unsigned long long)opened[i].n);
+    }
+    fputs(nopened ? ". " : "none. ", f);
     fprintf(f, "%llu entries in %llu feeds; %llu citizens; %llu sessions; %llu supervisions.</p>\n",
             (unsigned long long)a->entries, (unsigned long long)a->feeds,
             (unsigned long long)a->subjects, (unsigned long long)a->sessions,
@@ -222,8 +232,8 @@ int cli_audit_html(const char *path, const pl_audit *a, const pl_org *o, const c
     } else {
         fputs("<p>None.</p>\n", f);
     }
-    fputs("<h2>Timelines</h2>\n<p>Green: consent (to its last day); blue: course (collaboration "
-          "agreement to its close); red line: withdrawal; black bar: course closed; dots: "
+    fputs("<h2>Timelines</h2>\n<p>Green: consent (to its last day, if it has one); blue: course "
+          "(collaboration agreement to its planned end); red line: withdrawal; black bar: course closed; dots: "
           "sessions; purple: match; orange: supervision naming the citizen; red rings: "
           "findings. Hover for entry ids.</p>\n",
           f);

@@ -15,9 +15,10 @@ void html_end(FILE *f);
  * the error otherwise). */
 int html_write(const char *path, const char *buf, size_t n);
 
-/* The audit as a page with a timeline (SVG) per citizen; an exit code. */
+/* The audit as a page with a timeline (SVG) per citizen, saying which bodies the audit
+ * decrypted; an exit code. */
 int cli_audit_html(const char *path, const pl_audit *a, const pl_org *o, const char *from,
-                   const char *to);
+                   const char *to, const pl_opened *opened, size_t nopened);
 /* Checks the checkpoint file at path against v and adds a finding per feed that does not
  * match to a; *out receives its JSON description. 0, or an exit code after printing why the
  * file cannot be used. */

@@ -110,6 +110,28 @@ static pl_fmt_status feed_line(const char *s, size_t n, pl_checkpoint_feed *f)
     return PL_FMT_OK;
 }
 
+/* How many bytes the base64 in s[0..n) encodes: standard alphabet, padded, canonical (the bits
+ * after the last byte zero). 0 when it is not such base64. Checked before sodium_base642bin,
+ * which (libsodium 1.0.18, signed char) decodes every byte >= 0x80 as the digit '/'. */
+static size_t b64_bytes(const char *s, size_t n)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (n == 0 || n % 4 != 0)
+        return 0;
+    size_t pad = s[n - 1] != '=' ? 0 : s[n - 2] != '=' ? 1 : 2;
+    size_t last = 0;
+    for (size_t i = 0; i < n - pad; i++) {
+        const char *p = memchr(alphabet, s[i], sizeof alphabet - 1);
+        if (!p)
+            return 0;
+        last = (size_t)(p - alphabet);
+    }
+    if ((pad == 1 && (last & 0x3u)) || (pad == 2 && (last & 0xfu)))
+        return 0;
+    return n / 4 * 3 - pad;
+}
+
 /* A signature line (without its newline): 1 when it is ours (c->signer, keyhash and sig
  * set), 0 when it is well-formed but another key's, -1 when malformed. */
 static int sig_line(const char *s, size_t n, pl_checkpoint *c)
@@ -122,16 +144,16 @@ static int sig_line(const char *s, size_t n, pl_checkpoint *c)
         return -1;
     size_t name_len = (size_t)(sp - name), b64_len = (size_t)(s + n - (sp + 1));
     for (size_t i = 0; i < name_len; i++)
-        if ((unsigned char)name[i] <= 0x20 || name[i] == '+')
-            return -1;
+        if ((unsigned char)name[i] <= 0x20 || (unsigned char)name[i] >= 0x7f || name[i] == '+')
+            return -1; /* printable ASCII: no control character, space or invalid UTF-8 */
     const size_t kn = sizeof PL_CHECKPOINT_KEY_NAME - 1;
     if (name_len != kn + PL_CHECKPOINT_FP_HEX || memcmp(name, PL_CHECKPOINT_KEY_NAME, kn) != 0 ||
-        !lower_hex(name + kn, PL_CHECKPOINT_FP_HEX))
-        return 0;
+        !lower_hex(name + kn, PL_CHECKPOINT_FP_HEX)) /* another key's: a key id and a signature */
+        return b64_bytes(sp + 1, b64_len) > PL_CHECKPOINT_KEYHASH ? 0 : -1;
     uint8_t raw[PL_CHECKPOINT_KEYHASH + PL_SIG_BYTES];
     size_t got = 0;
     const char *end = NULL;
-    if (b64_len != SIG_B64_LEN ||
+    if (b64_len != SIG_B64_LEN || b64_bytes(sp + 1, b64_len) != sizeof raw || /* see b64_bytes */
         sodium_base642bin(raw, sizeof raw, sp + 1, b64_len, NULL, &got, &end,
                           sodium_base64_VARIANT_ORIGINAL) != 0 ||
         got != sizeof raw || end != s + n)
@@ -183,11 +205,22 @@ pl_fmt_status fmt_checkpoint_decode(const char *in, size_t n, pl_checkpoint *c,
         } else {
             if (++nsigs > PL_CHECKPOINT_SIGS_MAX)
                 return PL_FMT_TOO_BIG;
-            pl_checkpoint other;
-            int r = sig_line(s, len, have_sig ? &other : c);
+            pl_checkpoint one;
+            int r = sig_line(s, len, &one);
             if (r < 0)
                 return PL_FMT_FIELD;
-            have_sig |= r;
+            if (r == 1) {
+                if (!have_sig) {
+                    memcpy(c->signer, one.signer, sizeof c->signer);
+                    memcpy(c->keyhash, one.keyhash, sizeof c->keyhash);
+                    memcpy(c->sig, one.sig, sizeof c->sig);
+                }
+                memcpy(c->cand[c->ncand].signer, one.signer, sizeof one.signer);
+                memcpy(c->cand[c->ncand].keyhash, one.keyhash, sizeof one.keyhash);
+                memcpy(c->cand[c->ncand].sig, one.sig, sizeof one.sig);
+                c->ncand++; /* at most one per signature line: nsigs bounds it */
+                have_sig = 1;
+            }
         }
         at += len + 1;
         line++;

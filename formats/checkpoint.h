@@ -28,6 +28,14 @@ typedef struct {
     uint8_t keyhash[PL_CHECKPOINT_KEYHASH];
     uint8_t sig[PL_SIG_BYTES];
     size_t text_len; /* the signed text is in[0..text_len) */
+    /* Every auditor's signature line, in file order (the first is also in signer, keyhash
+     * and sig): a verifier takes the first that verifies (formats/checkpoint.md §7). */
+    struct {
+        char signer[PL_CHECKPOINT_FP_HEX + 1];
+        uint8_t keyhash[PL_CHECKPOINT_KEYHASH];
+        uint8_t sig[PL_SIG_BYTES];
+    } cand[PL_CHECKPOINT_SIGS_MAX];
+    size_t ncand;
     size_t nfeeds;
     pl_checkpoint_feed *feeds; /* points into the caller's array of PL_CHECKPOINT_FEEDS_MAX */
 } pl_checkpoint;
@@ -45,9 +53,9 @@ PL_WUR pl_fmt_status fmt_checkpoint_text(const pl_checkpoint *c, char *out, size
  * signature (c->sig) must be over exactly that text. *len receives the file's length. */
 PL_WUR pl_fmt_status fmt_checkpoint_sign_line(const pl_checkpoint *c, char *out, size_t cap,
                                               size_t text_len, size_t *len);
-/* Parses a whole file: the text, then the signature lines, of which the first whose key name
- * is PL_CHECKPOINT_KEY_NAME + fingerprint is taken (others are skipped, as signed notes
- * allow). feeds must hold PL_CHECKPOINT_FEEDS_MAX rows. The signature is not checked here. */
+/* Parses a whole file: the text, then the signature lines; those whose key name is
+ * PL_CHECKPOINT_KEY_NAME + fingerprint are kept in cand (the first also in signer, keyhash
+ * and sig), others are skipped, as signed notes allow. feeds must hold PL_CHECKPOINT_FEEDS_MAX rows. The signature is not checked here. */
 PL_WUR pl_fmt_status fmt_checkpoint_decode(const char *in, size_t n, pl_checkpoint *c,
                                            pl_checkpoint_feed *feeds);
 

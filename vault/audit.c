@@ -1,5 +1,6 @@
 /* The consent-trail audit (formats/audit.md): from headers only, every record about a citizen
  * against the consent, agreements and courses on its date, and the ledger's integrity. */
+#define _GNU_SOURCE /* qsort_r */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,17 +34,20 @@ const char *const pl_audit_rule_names[PL_AUDIT_RULES] = {
     "integrity",      "removed-author", "consent-missing", "consent-expired",
     "consent-withdrawn", "agreement",   "course-length",   "outside-course", "checkpoint"};
 
-#define SUPERVISION_SUBJECTS_MAX 16u
+#define SUPERVISION_SUBJECTS_MAX 16u /* formats/records.md §10.5 */
 
 typedef struct {
     uint8_t id[PL_ID_BYTES];
     uint8_t ref0[PL_ID_BYTES];
     uint8_t (*refs)[PL_ID_BYTES]; /* a withdrawal's references, all of them */
     uint8_t feed[PL_SIGN_PK_BYTES];
+    const pl_org_member *author;  /* NULL when not a member */
     uint64_t seq;
+    int64_t row; /* the local row number: arrival order */
     int64_t time_ms;
     uint8_t kind, of, nrefs, has_ref;
     int8_t counts;      /* org_may_write's verdict */
+    uint8_t intact;     /* passed verify's checks of header, place and link */
     uint8_t retracted, bad_meta;
     unsigned scopes;
     unsigned minutes;
@@ -66,10 +70,10 @@ static unsigned kind_of_type(const char *t)
     return K_OTHER;
 }
 
-/* 1 valid (copied), 0 absent, -1 present but not a date. */
+/* 1 valid (copied), 0 absent, -1 present but not a date (too long included). */
 static int meta_date(const pl_header *h, const char *key, char out[PL_DATE_LEN + 1])
 {
-    char v[PL_DATE_LEN + 2];
+    char v[PL_META_VALUE_MAX + 1];
     out[0] = '\0';
     if (fmt_meta_get(h->meta, h->meta_len, key, v, sizeof v) != 0)
         return 0;
@@ -79,37 +83,68 @@ static int meta_date(const pl_header *h, const char *key, char out[PL_DATE_LEN +
     return 1;
 }
 
-/* The fields of h that the rules read, parsed into r; r->bad_meta when one is malformed. */
+/* 0 when list is 1..max distinct pseudonyms separated by commas. */
+static int subject_list_ok(const char *list, size_t max)
+{
+    size_t n = 0;
+    for (const char *p = list;;) {
+        const char *c = strchr(p, ',');
+        size_t l = c ? (size_t)(c - p) : strlen(p);
+        char name[PL_SUBJECT_MAX + 1];
+        if (l != PL_PSEUDONYM_LEN || ++n > max)
+            return -1;
+        memcpy(name, p, l);
+        name[l] = '\0';
+        if (!fmt_pseudonym_valid(name))
+            return -1;
+        for (const char *q = list; q < p; q += PL_PSEUDONYM_LEN + 1)
+            if (!memcmp(q, p, l))
+                return -1;
+        if (!c)
+            return 0;
+        p = c + 1;
+    }
+}
+
+/* The fields of h that the rules read, parsed into r (kind: the record's type, the
+ * original's for an amend); r->bad_meta when one is missing or malformed. -1: out of memory. */
 static int parse_fields(const pl_header *h, unsigned kind, rec *r)
 {
     char buf[PL_META_VALUE_MAX + 1], bad[80];
     int bad_meta = 0;
-    if (meta_date(h, "date", r->date) <= 0)
-        feed_entry_date(h, r->date);
-    if (kind == K_GRANT && meta_date(h, "valid_until", r->until) < 0)
+    int dated = kind != K_OTHER && kind != K_AMEND && kind != K_RETRACT;
+    int d = meta_date(h, "date", r->date);
+    if (d < 0 || (dated && d == 0))
         bad_meta = 1;
-    if (kind == K_VOLUNTEER && meta_date(h, "valid_until", r->until) < 0)
+    if (d <= 0)
+        feed_entry_date(h, r->date);
+    if ((kind == K_GRANT || kind == K_VOLUNTEER) && meta_date(h, "valid_until", r->until) < 0)
         bad_meta = 1;
     if (kind == K_COLLAB && meta_date(h, "planned_end", r->until) <= 0)
         bad_meta = 1;
     if ((kind == K_GRANT || kind == K_WITHDRAW) &&
         (fmt_meta_get(h->meta, h->meta_len, "scopes", buf, sizeof buf) != 0 ||
-         pl_scopes_parse(buf, &r->scopes, bad, sizeof bad) != 0))
+         pl_scopes_parse(buf, &r->scopes, bad, sizeof bad) != 0 || r->scopes == 0))
         bad_meta = 1;
     if ((kind == K_MATCH || kind == K_VOLUNTEER) &&
-        fmt_meta_get(h->meta, h->meta_len, "guide", r->guide, sizeof r->guide) != 0)
+        (fmt_meta_get(h->meta, h->meta_len, "guide", r->guide, sizeof r->guide) != 0 ||
+         strlen(r->guide) != PL_FINGERPRINT_HEX))
         bad_meta = 1;
     if (kind == K_SESSION || kind == K_SUPERVISION) {
+        /* 1..1440, digits only, no leading zero (formats/records.md §4) */
         unsigned long m = 0;
-        char *end = NULL;
+        size_t l = 0;
         if (fmt_meta_get(h->meta, h->meta_len, "minutes", buf, sizeof buf) == 0)
-            m = strtoul(buf, &end, 10);
-        if (!end || *end || m < 1 || m > 1440)
+            for (; l < 5 && buf[l] >= '0' && buf[l] <= '9'; l++)
+                m = m * 10 + (unsigned long)(buf[l] - '0');
+        if (l == 0 || buf[l] != '\0' || buf[0] == '0' || m > 1440)
             bad_meta = 1;
         r->minutes = (unsigned)m;
     }
     if (kind == K_SUPERVISION &&
         fmt_meta_get(h->meta, h->meta_len, "subjects", buf, sizeof buf) == 0) {
+        if (subject_list_ok(buf, SUPERVISION_SUBJECTS_MAX) != 0)
+            bad_meta = 1;
         free(r->subjects);
         if (!(r->subjects = strdup(buf)))
             return -1;
@@ -120,13 +155,32 @@ static int parse_fields(const pl_header *h, unsigned kind, rec *r)
 
 typedef struct {
     rec_list *L;
+    const pl_org *o;
+    const pl_org_member *author; /* of the feed last seen */
+    uint8_t feed[PL_SIGN_PK_BYTES];
+    int have_feed;
     int oom;
 } walk_ctx;
 
-static int on_row(void *ctx, const pl_header *h, const uint8_t id[PL_ID_BYTES], int counts)
+static void free_rec(rec *r)
+{
+    free(r->refs);
+    free(r->subjects);
+}
+
+static int on_row(void *ctx, const pl_header *h, const uint8_t id[PL_ID_BYTES], int64_t n,
+                  int counts, int intact)
 {
     walk_ctx *w = ctx;
     rec_list *L = w->L;
+    /* Where a feed forked, the entry that arrived first (the lowest row number) stands for
+     * the place, as in consent checks (formats/records.md §8). */
+    if (L->n && L->r[L->n - 1].seq == h->seq &&
+        !memcmp(L->r[L->n - 1].feed, h->feed, PL_SIGN_PK_BYTES)) {
+        if (n > L->r[L->n - 1].row)
+            return 0;
+        free_rec(&L->r[--L->n]);
+    }
     if (L->n == L->cap) {
         size_t cap = L->cap ? 2 * L->cap : 1024;
         rec *bigger = realloc(L->r, cap * sizeof *bigger);
@@ -135,13 +189,21 @@ static int on_row(void *ctx, const pl_header *h, const uint8_t id[PL_ID_BYTES], 
         L->r = bigger;
         L->cap = cap;
     }
+    if (!w->have_feed || memcmp(w->feed, h->feed, PL_SIGN_PK_BYTES) != 0) {
+        memcpy(w->feed, h->feed, PL_SIGN_PK_BYTES);
+        w->author = org_member(w->o, h->feed);
+        w->have_feed = 1;
+    }
     rec *r = &L->r[L->n];
     memset(r, 0, sizeof *r);
     memcpy(r->id, id, PL_ID_BYTES);
     memcpy(r->feed, h->feed, PL_SIGN_PK_BYTES);
+    r->author = w->author;
     r->seq = h->seq;
+    r->row = n;
     r->time_ms = h->time_ms;
     r->counts = (int8_t)counts;
+    r->intact = intact != 0;
     r->kind = (uint8_t)kind_of_type(h->type);
     memcpy(r->subject, h->subject, sizeof r->subject);
     if (h->nrefs) {
@@ -169,9 +231,10 @@ static int on_row(void *ctx, const pl_header *h, const uint8_t id[PL_ID_BYTES], 
 
 /* ---- order and lookup ------------------------------------------------------------------ */
 
-static int by_ledger(const void *a, const void *b)
+static int by_ledger(const void *a, const void *b, void *base)
 {
-    const rec *x = a, *y = b;
+    const rec *x = &((const rec *)base)[*(const size_t *)a];
+    const rec *y = &((const rec *)base)[*(const size_t *)b];
     if (x->time_ms != y->time_ms)
         return x->time_ms < y->time_ms ? -1 : 1;
     int c = memcmp(x->feed, y->feed, PL_SIGN_PK_BYTES);
@@ -180,18 +243,38 @@ static int by_ledger(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* Puts L in ledger order (time, feed, seq) by sorting indices, then moving each row once. */
+static int ledger_sort(rec_list *L)
+{
+    size_t *ix = malloc((L->n + 1) * sizeof *ix);
+    rec *out = malloc((L->n + 1) * sizeof *out);
+    if (!ix || !out) {
+        free(ix);
+        free(out);
+        return -1;
+    }
+    for (size_t i = 0; i < L->n; i++)
+        ix[i] = i;
+    qsort_r(ix, L->n, sizeof *ix, by_ledger, L->r);
+    for (size_t i = 0; i < L->n; i++)
+        out[i] = L->r[ix[i]];
+    free(ix);
+    free(L->r);
+    L->r = out;
+    L->cap = L->n + 1;
+    return 0;
+}
+
 typedef struct {
     const rec *r; /* sorted in ledger order */
     size_t *by_id; /* indices sorted by id */
     size_t n;
 } ledger;
 
-static const rec *sort_base;
-
-static int cmp_id_idx(const void *a, const void *b)
+static int cmp_id_idx(const void *a, const void *b, void *base)
 {
-    return memcmp(sort_base[*(const size_t *)a].id, sort_base[*(const size_t *)b].id,
-                  PL_ID_BYTES);
+    const rec *r = base;
+    return memcmp(r[*(const size_t *)a].id, r[*(const size_t *)b].id, PL_ID_BYTES);
 }
 
 /* The index of the entry with id, or -1. */
@@ -212,12 +295,14 @@ static long find_id(const ledger *g, const uint8_t id[PL_ID_BYTES])
 }
 
 /* Amends replace their original's fields, retractions take it out; a correction counts only
- * from the original's own feed (formats/records.md §6-7). */
+ * from the original's own feed, and an amend only of a type that may be amended
+ * (formats/records.md §6-7). */
 static void apply_corrections(rec *r, const ledger *g)
 {
     for (size_t i = 0; i < g->n; i++) {
         rec *c = &r[i];
-        if ((c->kind != K_AMEND && c->kind != K_RETRACT) || !c->has_ref || c->counts != 0)
+        if ((c->kind != K_AMEND && c->kind != K_RETRACT) || !c->has_ref || c->counts != 0 ||
+            !c->intact)
             continue;
         long t = find_id(g, c->ref0);
         if (t < 0 || memcmp(r[t].feed, c->feed, PL_SIGN_PK_BYTES) != 0 ||
@@ -228,7 +313,7 @@ static void apply_corrections(rec *r, const ledger *g)
             o->retracted = 1;
             continue;
         }
-        if (c->of != o->kind)
+        if (c->of != o->kind || !pl_record_amendable(kind_types[o->kind]))
             continue;
         memcpy(o->date, c->date, sizeof o->date);
         memcpy(o->until, c->until, sizeof o->until);
@@ -294,17 +379,24 @@ static int in_range(const audit_run *A, const char *date)
 /* A record the rules look at: a root entry that counts, is not retracted and reads well. */
 static int live(const rec *r)
 {
-    return r->counts == 0 && !r->retracted && !r->bad_meta;
+    return r->counts == 0 && r->intact && !r->retracted && !r->bad_meta;
 }
 
 enum { COV_OK, COV_MISSING, COV_EXPIRED, COV_WITHDRAWN };
+#define NSCOPES 5u
 
-/* 1 when withdrawal w takes scope bit from grant g on date: w is dated on or before date and
- * either names g or comes after it in the ledger. */
-static int takes(const rec *r, size_t g, size_t w, unsigned bit, const char *date)
+/* One citizen's consent: the grants (ledger order) and, for each grant and scope, the
+ * withdrawal with the earliest date that takes that scope from it: one that names the grant
+ * or comes after it in the ledger (formats/audit.md §3). */
+typedef struct {
+    const rec *r;
+    size_t *grant, ngrant;
+    size_t *wmin; /* ngrant * NSCOPES, SIZE_MAX for none */
+} consent_view;
+
+static int takes(const rec *r, size_t g, size_t w, unsigned bit)
 {
-    if (r[w].kind != K_WITHDRAW || !live(&r[w]) || !(r[w].scopes & bit) ||
-        strcmp(r[w].date, date) > 0)
+    if (!(r[w].scopes & bit))
         return 0;
     if (w > g)
         return 1;
@@ -314,17 +406,52 @@ static int takes(const rec *r, size_t g, size_t w, unsigned bit, const char *dat
     return 0;
 }
 
-/* Whether scope bit is active for the subject on date, given its consent entries ev[nev]
- * (indices in ledger order); *by receives the deciding grant or withdrawal. */
-static int cover(const rec *r, const size_t *ev, size_t nev, unsigned bit, const char *date,
-                 size_t *by)
+/* Builds the view from the subject's entries ix[n] (ledger order); -1 out of memory. */
+static int consent_build(consent_view *c, const rec *r, const size_t *ix, size_t n)
 {
+    size_t nw = 0, *w = malloc((n + 1) * sizeof *w);
+    c->r = r;
+    c->ngrant = 0;
+    c->grant = malloc((n + 1) * sizeof *c->grant);
+    c->wmin = malloc((n + 1) * NSCOPES * sizeof *c->wmin);
+    if (!w || !c->grant || !c->wmin) {
+        free(w);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const rec *e = &r[ix[i]];
+        if (e->kind == K_GRANT && live(e))
+            c->grant[c->ngrant++] = ix[i];
+        else if (e->kind == K_WITHDRAW && live(e))
+            w[nw++] = ix[i];
+    }
+    for (size_t g = 0; g < c->ngrant; g++)
+        for (unsigned s = 0; s < NSCOPES; s++) {
+            size_t best = SIZE_MAX;
+            for (size_t j = 0; j < nw; j++)
+                if (takes(r, c->grant[g], w[j], 1u << s) &&
+                    (best == SIZE_MAX || strcmp(r[w[j]].date, r[best].date) < 0))
+                    best = w[j];
+            c->wmin[g * NSCOPES + s] = best;
+        }
+    free(w);
+    return 0;
+}
+
+static void consent_free(consent_view *c)
+{
+    free(c->grant);
+    free(c->wmin);
+}
+
+/* Whether scope s is active on date; *by receives the deciding grant or withdrawal. */
+static int cover(const consent_view *c, unsigned s, const char *date, size_t *by)
+{
+    const rec *r = c->r;
     int state = COV_MISSING;
-    for (size_t i = 0; i < nev; i++) {
-        size_t g = ev[i];
-        if (r[g].kind != K_GRANT || !(r[g].scopes & bit))
-            continue;
-        if (strcmp(date, r[g].date) < 0)
+    for (size_t i = 0; i < c->ngrant; i++) {
+        size_t g = c->grant[i], w = c->wmin[i * NSCOPES + s];
+        if (!(r[g].scopes & (1u << s)) || strcmp(date, r[g].date) < 0)
             continue;
         if (r[g].until[0] && strcmp(date, r[g].until) > 0) {
             if (state == COV_MISSING) {
@@ -333,14 +460,7 @@ static int cover(const rec *r, const size_t *ev, size_t nev, unsigned bit, const
             }
             continue;
         }
-        size_t w = 0;
-        int found = 0;
-        for (size_t j = 0; j < nev && !found; j++)
-            if (takes(r, g, ev[j], bit, date)) {
-                w = ev[j];
-                found = 1;
-            }
-        if (!found) {
+        if (w == SIZE_MAX || strcmp(r[w].date, date) > 0) {
             *by = g;
             return COV_OK;
         }
@@ -350,31 +470,30 @@ static int cover(const rec *r, const size_t *ev, size_t nev, unsigned bit, const
     return state;
 }
 
-static const char *const scope_word[] = {"peer-support", "record-keeping", "supervision-sharing",
-                                         "contact-professionals", "evaluation"};
-
-/* Checks that need (scopes) is active for subject on date; one finding for the entry when not. */
-static void check_consent(audit_run *A, const rec *r, const size_t *ev, size_t nev,
-                          const rec *e, const char *subject, unsigned need, const char *what)
+/* Checks that need (scopes) is active for subject on e's date; one finding for the entry
+ * when not, naming every scope that is not. */
+static void check_consent(audit_run *A, const consent_view *c, const rec *e, const char *subject,
+                          unsigned need, const char *what)
 {
+    const rec *r = c->r;
     int worst = COV_OK;
     size_t why = 0;
-    char scopes[128] = "";
-    for (unsigned s = 0; s < 5; s++) {
-        unsigned bit = 1u << s;
-        if (!(need & bit))
+    unsigned missing = 0;
+    for (unsigned s = 0; s < NSCOPES; s++) {
+        if (!(need & (1u << s)))
             continue;
         size_t by = 0;
-        int c = cover(r, ev, nev, bit, e->date, &by);
-        if (c == COV_OK)
+        int st = cover(c, s, e->date, &by);
+        if (st == COV_OK)
             continue;
-        size_t l = strlen(scopes);
-        snprintf(scopes + l, sizeof scopes - l, "%s%s", l ? ", " : "", scope_word[s]);
-        if (c > worst || worst == COV_OK) {
-            worst = c;
+        missing |= 1u << s;
+        if (st > worst) {
+            worst = st;
             why = by;
         }
     }
+    char scopes[128];
+    pl_scopes_format(missing, scopes, sizeof scopes);
     char id[13];
     sodium_bin2hex(id, sizeof id, e->id, 6);
     if (worst == COV_MISSING)
@@ -443,18 +562,14 @@ void pl_date_of_day(long day, char out[PL_DATE_LEN + 1])
     out[PL_DATE_LEN] = '\0';
 }
 
-static int cmp_date_idx(const void *a, const void *b)
+static int cmp_date_idx(const void *a, const void *b, void *base)
 {
-    const rec *x = &sort_base[*(const size_t *)a], *y = &sort_base[*(const size_t *)b];
-    int c = strcmp(x->date, y->date);
+    const rec *r = base;
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    int c = strcmp(r[i].date, r[j].date);
     if (c)
         return c;
-    return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
-}
-
-static const pl_org_member *author_of(const audit_run *A, const rec *e)
-{
-    return A->o ? org_member(A->o, e->feed) : NULL;
+    return i < j ? -1 : i > j;
 }
 
 /* Courses of one subject: collaboration agreements until a course.close. */
@@ -463,8 +578,9 @@ static void check_courses(audit_run *A, const rec *r, const size_t *ix, size_t n
 {
     size_t *col = malloc((n + 1) * sizeof *col), *cl = malloc((n + 1) * sizeof *cl),
            *ses = malloc((n + 1) * sizeof *ses);
+    const char **end = malloc((n + 1) * sizeof *end);
     size_t ncol = 0, ncl = 0, nses = 0;
-    if (!col || !cl || !ses) {
+    if (!col || !cl || !ses || !end) {
         A->oom = 1;
         goto out;
     }
@@ -479,14 +595,13 @@ static void check_courses(audit_run *A, const rec *r, const size_t *ix, size_t n
         else if (e->kind == K_SESSION)
             ses[nses++] = ix[i];
     }
-    sort_base = r;
-    qsort(col, ncol, sizeof *col, cmp_date_idx);
-    qsort(cl, ncl, sizeof *cl, cmp_date_idx);
-    qsort(ses, nses, sizeof *ses, cmp_date_idx);
-    /* Each course ends at the first close on or after its start (and before the next
-     * course's start); a session is inside when a course's span holds its date. */
-    const char *end[64];
-    size_t ncourse = ncol < 64 ? ncol : 64;
+    qsort_r(col, ncol, sizeof *col, cmp_date_idx, (void *)r);
+    qsort_r(cl, ncl, sizeof *cl, cmp_date_idx, (void *)r);
+    qsort_r(ses, nses, sizeof *ses, cmp_date_idx, (void *)r);
+    /* Each course ends at the first close on or after its start and before the next course's
+     * start (a course left open is not closed by its successor's close); a session is inside
+     * when a course's span holds its date. */
+    size_t ncourse = ncol;
     for (size_t c = 0; c < ncourse; c++) {
         const rec *k = &r[col[c]];
         end[c] = NULL;
@@ -518,7 +633,7 @@ static void check_courses(audit_run *A, const rec *r, const size_t *ix, size_t n
             pl_audit_course *x = &a->courses[a->ncourses++];
             memset(x, 0, sizeof *x);
             snprintf(x->subject, sizeof x->subject, "%s", subject);
-            const pl_org_member *g = author_of(A, k);
+            const pl_org_member *g = k->author;
             snprintf(x->guide, sizeof x->guide, "%s", g ? g->id.fingerprint : "");
             memcpy(x->start, k->date, sizeof x->start);
             snprintf(x->end, sizeof x->end, "%s", end[c] ? end[c] : "");
@@ -549,9 +664,6 @@ static void check_courses(audit_run *A, const rec *r, const size_t *ix, size_t n
                     "close it with 'peerlog course close'",
                     k->date, id, PL_COURSE_MONTHS_MAX, limit);
     }
-    if (ncol > ncourse)
-        finding(A, PL_RULE_COURSE_LENGTH, subject, r[col[ncourse]].date, r[col[ncourse]].id,
-                "more than %zu courses: the later ones were not checked", ncourse);
     /* Sessions outside every course: one finding per subject. */
     unsigned outside = 0;
     const rec *first = NULL, *lastout = NULL;
@@ -581,44 +693,86 @@ out:
     free(col);
     free(cl);
     free(ses);
+    free(end);
 }
 
 /* ---- per subject ------------------------------------------------------------------------- */
 
-static int cmp_subject_idx(const void *a, const void *b)
+static int cmp_subject_idx(const void *a, const void *b, void *base)
 {
+    const rec *r = base;
     size_t i = *(const size_t *)a, j = *(const size_t *)b;
-    int c = strcmp(sort_base[i].subject, sort_base[j].subject);
+    int c = strcmp(r[i].subject, r[j].subject);
     if (c)
         return c;
     return i < j ? -1 : i > j;
 }
 
-static int names_subject(const char *list, const char *subject)
+/* A citizen a supervision names: the supervisions, expanded, sorted by name. */
+typedef struct {
+    char subject[PL_PSEUDONYM_LEN + 1];
+    size_t sup; /* the supervision's index */
+} named;
+
+static int cmp_named(const void *a, const void *b)
 {
-    size_t n = strlen(subject);
-    for (const char *p = list; p && *p;) {
-        const char *c = strchr(p, ',');
-        size_t l = c ? (size_t)(c - p) : strlen(p);
-        if (l == n && !memcmp(p, subject, n))
-            return 1;
-        p = c ? c + 1 : NULL;
+    const named *x = a, *y = b;
+    int c = strcmp(x->subject, y->subject);
+    if (c)
+        return c;
+    return x->sup < y->sup ? -1 : x->sup > y->sup;
+}
+
+/* Every (citizen, supervision) pair of the live supervisions in r[n]; NULL on out of memory. */
+static named *supervision_names(const rec *r, size_t n, size_t *count)
+{
+    size_t k = 0, cap = 0;
+    for (size_t i = 0; i < n; i++)
+        if (r[i].kind == K_SUPERVISION && live(&r[i]) && r[i].subjects)
+            cap += SUPERVISION_SUBJECTS_MAX;
+    named *out = malloc((cap + 1) * sizeof *out);
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (r[i].kind != K_SUPERVISION || !live(&r[i]) || !r[i].subjects)
+            continue;
+        /* checked by subject_list_ok: pseudonyms of PL_PSEUDONYM_LEN, comma-separated */
+        for (const char *p = r[i].subjects; *p; p += p[PL_PSEUDONYM_LEN] ? PL_PSEUDONYM_LEN + 1
+                                                                          : PL_PSEUDONYM_LEN) {
+            memcpy(out[k].subject, p, PL_PSEUDONYM_LEN);
+            out[k].subject[PL_PSEUDONYM_LEN] = '\0';
+            out[k++].sup = i;
+        }
     }
-    return 0;
+    qsort(out, k, sizeof *out, cmp_named);
+    *count = k;
+    return out;
+}
+
+/* The first pair naming subject, or nnamed. */
+static size_t named_first(const named *nm, size_t nnamed, const char *subject)
+{
+    size_t lo = 0, hi = nnamed;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(nm[mid].subject, subject) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 static void audit_subject(audit_run *A, const rec *r, const size_t *ix, size_t n,
-                          const size_t *sup, size_t nsup)
+                          const named *nm, size_t nnamed)
 {
     const char *subject = r[ix[0]].subject;
-    size_t *ev = malloc(n * sizeof *ev), nev = 0;
-    if (!ev) {
+    consent_view cv;
+    if (consent_build(&cv, r, ix, n) != 0) {
+        consent_free(&cv);
         A->oom = 1;
         return;
     }
-    for (size_t i = 0; i < n; i++)
-        if ((r[ix[i]].kind == K_GRANT || r[ix[i]].kind == K_WITHDRAW) && live(&r[ix[i]]))
-            ev[nev++] = ix[i];
     A->a->subjects++;
     for (size_t i = 0; i < n; i++) {
         const rec *e = &r[ix[i]];
@@ -633,53 +787,44 @@ static void audit_subject(audit_run *A, const rec *r, const size_t *ix, size_t n
         if (!in_range(A, e->date))
             continue;
         if (e->kind == K_SESSION)
-            check_consent(A, r, ev, nev, e, subject, PL_SCOPE_SESSION, "session");
+            check_consent(A, &cv, e, subject, PL_SCOPE_SESSION, "session");
         else if (e->kind == K_MATCH)
-            check_consent(A, r, ev, nev, e, subject, PL_SCOPE_PEER_SUPPORT, "match");
+            check_consent(A, &cv, e, subject, PL_SCOPE_PEER_SUPPORT, "match");
         else if (e->kind == K_COLLAB)
-            check_consent(A, r, ev, nev, e, subject, PL_SCOPE_PEER_SUPPORT,
-                          "collaboration agreement");
+            check_consent(A, &cv, e, subject, PL_SCOPE_PEER_SUPPORT, "collaboration agreement");
     }
-    for (size_t i = 0; i < nsup; i++) {
-        const rec *e = &r[sup[i]];
-        if (!names_subject(e->subjects, subject))
-            continue;
+    for (size_t i = named_first(nm, nnamed, subject);
+         i < nnamed && !strcmp(nm[i].subject, subject); i++) {
+        const rec *e = &r[nm[i].sup];
         event(A, e, subject, "supervision", NULL);
         if (in_range(A, e->date))
-            check_consent(A, r, ev, nev, e, subject, PL_SCOPE_SUPERVISION_SHARING,
-                          "supervision");
+            check_consent(A, &cv, e, subject, PL_SCOPE_SUPERVISION_SHARING, "supervision");
     }
+    consent_free(&cv);
     check_courses(A, r, ix, n, subject);
-    free(ev);
 }
 
 /* A supervision naming a citizen no other entry names: no consent can cover it. */
 static void unknown_subjects(audit_run *A, const rec *r, const size_t *ix, size_t nix,
-                             const size_t *sup, size_t nsup)
+                             const named *nm, size_t nnamed)
 {
-    for (size_t i = 0; i < nsup; i++) {
-        const rec *e = &r[sup[i]];
-        for (const char *p = e->subjects; p && *p;) {
-            const char *c = strchr(p, ',');
-            size_t l = c ? (size_t)(c - p) : strlen(p);
-            char name[PL_SUBJECT_MAX + 1];
-            snprintf(name, sizeof name, "%.*s", (int)(l < PL_SUBJECT_MAX ? l : PL_SUBJECT_MAX), p);
-            size_t lo = 0, hi = nix;
-            while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (strcmp(r[ix[mid]].subject, name) < 0)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            if ((lo == nix || strcmp(r[ix[lo]].subject, name) != 0) && in_range(A, e->date)) {
-                char id[13];
-                sodium_bin2hex(id, sizeof id, e->id, 6);
-                finding(A, PL_RULE_CONSENT_MISSING, name, e->date, e->id,
-                        "supervision %s on %s names %s, who has no consent in the ledger", id,
-                        e->date, name);
-            }
-            p = c ? c + 1 : NULL;
+    for (size_t i = 0; i < nnamed; i++) {
+        size_t lo = 0, hi = nix;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (strcmp(r[ix[mid]].subject, nm[i].subject) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        const rec *e = &r[nm[i].sup];
+        if ((lo == nix || strcmp(r[ix[lo]].subject, nm[i].subject) != 0) &&
+            in_range(A, e->date)) {
+            char id[13];
+            sodium_bin2hex(id, sizeof id, e->id, 6);
+            finding(A, PL_RULE_CONSENT_MISSING, nm[i].subject, e->date, e->id,
+                    "supervision %s on %s names %s, who has no consent in the ledger", id,
+                    e->date, nm[i].subject);
         }
     }
 }
@@ -697,7 +842,7 @@ static int agreement_active(const rec *r, const size_t *vol, size_t nvol, const 
             continue;
         for (size_t j = 0; j < nsig; j++) {
             const rec *s = &r[sig[j]];
-            const pl_org_member *m = author_of(A, s);
+            const pl_org_member *m = s->author;
             if (m && !strcmp(m->id.fingerprint, fp) && !memcmp(s->ref0, v->id, PL_ID_BYTES) &&
                 strcmp(s->date, date) <= 0)
                 return 1;
@@ -730,7 +875,7 @@ static void check_agreements(audit_run *A, const rec *r, size_t n)
         const rec *e = &r[i];
         if (e->kind != K_SESSION || !live(e) || !in_range(A, e->date))
             continue;
-        const pl_org_member *m = author_of(A, e);
+        const pl_org_member *m = e->author;
         if (!m || agreement_active(r, vol, nvol, sig, nsig, A, m->id.fingerprint, e->date))
             continue;
         size_t k = 0;
@@ -769,10 +914,8 @@ out:
 
 static void free_recs(rec_list *L)
 {
-    for (size_t i = 0; i < L->n; i++) {
-        free(L->r[i].refs);
-        free(L->r[i].subjects);
-    }
+    for (size_t i = 0; i < L->n; i++)
+        free_rec(&L->r[i]);
     free(L->r);
 }
 
@@ -797,7 +940,7 @@ static void integrity_findings(audit_run *A, const pl_verify_report *rep, const 
         char id[13];
         sodium_bin2hex(id, sizeof id, e->id, 6);
         if (e->counts == -2 && in_range(A, e->date)) {
-            const pl_org_member *m = author_of(A, e);
+            const pl_org_member *m = e->author;
             finding(A, PL_RULE_REMOVED_AUTHOR, e->subject, e->date, e->id,
                     "%s %s by %.8s…, written after their removal: kept as evidence, does not "
                     "count",
@@ -823,10 +966,14 @@ void pl_audit_free(pl_audit *a)
 pl_status vault_audit(pl_vault *v, const char *from, const char *to, pl_audit *a, pl_err *err)
 {
     memset(a, 0, sizeof *a);
+    if ((from && !fmt_date_valid(from)) || (to && !fmt_date_valid(to)))
+        return pl_fail(err, PL_E_INVALID, "the audit's dates must be valid YYYY-MM-DD dates");
     pl_org *o = calloc(1, sizeof *o);
     pl_verify_report *rep = calloc(1, sizeof *rep);
     rec_list L = {0};
-    size_t *by_id = NULL, *ix = NULL, *sup = NULL;
+    size_t *by_id = NULL, *ix = NULL;
+    named *nm = NULL;
+    size_t nnamed = 0;
     pl_status st = PL_OK;
     if (!o || !rep || !(a->courses = calloc(PL_AUDIT_COURSES_MAX, sizeof *a->courses))) {
         st = pl_fail(err, PL_E_NOMEM, "out of memory");
@@ -839,12 +986,23 @@ pl_status vault_audit(pl_vault *v, const char *from, const char *to, pl_audit *a
         goto out;
     }
     const pl_org_member *me = org_member(o, v->id.sign_pk);
-    if (!me || me->removed || !(me->roles & ((1u << 0) | (1u << 3)))) {
+    if (!me || me->removed || !(me->roles & (PL_ROLE_COORDINATOR | PL_ROLE_AUDITOR))) {
         st = pl_fail(err, PL_E_ACCESS, "only an auditor or a coordinator runs the audit");
         goto out;
     }
-    walk_ctx w = {&L, 0};
-    st = verify_run(v, 0, 0, rep, on_row, &w, err);
+    /* Room for every row at once: the highest row number is their count (rows are never
+     * deleted). */
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(v->db, "SELECT max(n) FROM entries", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW) {
+        sqlite3_int64 rows = sqlite3_column_int64(q, 0);
+        if (rows > 0 && rows < (sqlite3_int64)(SIZE_MAX / sizeof *L.r) &&
+            (L.r = malloc((size_t)rows * sizeof *L.r)) != NULL)
+            L.cap = (size_t)rows;
+    }
+    sqlite3_finalize(q);
+    walk_ctx w = {&L, o, NULL, {0}, 0, 0};
+    st = verify_run(v, 0, rep, on_row, &w, err);
     if (st == PL_OK && w.oom)
         st = pl_fail(err, PL_E_NOMEM, "out of memory");
     if (st != PL_OK)
@@ -853,21 +1011,19 @@ pl_status vault_audit(pl_vault *v, const char *from, const char *to, pl_audit *a
     a->feeds = rep->feeds;
     a->signatures_checked = rep->signatures_checked;
     a->bodies_checked = rep->bodies_checked;
-    qsort(L.r, L.n, sizeof *L.r, by_ledger);
-    if (!(by_id = malloc((L.n + 1) * sizeof *by_id)) || !(ix = malloc((L.n + 1) * sizeof *ix)) ||
-        !(sup = malloc((L.n + 1) * sizeof *sup))) {
+    if (ledger_sort(&L) != 0 || !(by_id = malloc((L.n + 1) * sizeof *by_id)) ||
+        !(ix = malloc((L.n + 1) * sizeof *ix))) {
         st = pl_fail(err, PL_E_NOMEM, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < L.n; i++)
         by_id[i] = i;
-    sort_base = L.r;
-    qsort(by_id, L.n, sizeof *by_id, cmp_id_idx);
+    qsort_r(by_id, L.n, sizeof *by_id, cmp_id_idx, L.r);
     ledger g = {L.r, by_id, L.n};
     apply_corrections(L.r, &g);
 
     audit_run A = {a, o, from ? from : "", to ? to : "", "", 0};
-    if (to && to[0])
+    if (to)
         memcpy(A.asof, to, PL_DATE_LEN + 1);
     else
         pl_today(A.asof);
@@ -875,35 +1031,35 @@ pl_status vault_audit(pl_vault *v, const char *from, const char *to, pl_audit *a
     check_agreements(&A, L.r, L.n);
 
     /* Subjects: the entries that name one, grouped; supervisions name theirs in metadata. */
-    size_t nix = 0, nsup = 0;
+    size_t nix = 0;
     for (size_t i = 0; i < L.n; i++) {
         const rec *e = &L.r[i];
-        if (e->kind == K_SESSION && live(e))
+        if (e->kind == K_SESSION && live(e) && in_range(&A, e->date))
             a->sessions++;
-        if (e->kind == K_SUPERVISION && live(e)) {
+        if (e->kind == K_SUPERVISION && live(e) && in_range(&A, e->date))
             a->supervisions++;
-            if (e->subjects)
-                sup[nsup++] = i;
-        }
         if (e->subject[0] && e->kind != K_AMEND && e->kind != K_RETRACT)
             ix[nix++] = i;
     }
-    sort_base = L.r;
-    qsort(ix, nix, sizeof *ix, cmp_subject_idx);
+    qsort_r(ix, nix, sizeof *ix, cmp_subject_idx, L.r);
+    if (!(nm = supervision_names(L.r, L.n, &nnamed))) {
+        st = pl_fail(err, PL_E_NOMEM, "out of memory");
+        goto out;
+    }
     for (size_t i = 0; i < nix && !A.oom;) {
         size_t j = i + 1;
         while (j < nix && !strcmp(L.r[ix[j]].subject, L.r[ix[i]].subject))
             j++;
-        audit_subject(&A, L.r, ix + i, j - i, sup, nsup);
+        audit_subject(&A, L.r, ix + i, j - i, nm, nnamed);
         i = j;
     }
-    unknown_subjects(&A, L.r, ix, nix, sup, nsup);
+    unknown_subjects(&A, L.r, ix, nix, nm, nnamed);
     if (A.oom)
         st = pl_fail(err, PL_E_NOMEM, "out of memory");
 out:
     free(by_id);
     free(ix);
-    free(sup);
+    free(nm);
     free_recs(&L);
     free(rep);
     free(o);

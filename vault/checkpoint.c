@@ -8,8 +8,6 @@
 #include "formats/checkpoint.h"
 #include "vault/internal.h"
 
-#define ROLE_AUDITOR (1u << 3)
-
 static void cp_problem(pl_checkpoint_report *rep, const uint8_t *feed, uint64_t seq,
                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -78,7 +76,7 @@ pl_status vault_checkpoint_sign(pl_vault *v, char **out, size_t *len, size_t *nf
         st = pl_fail(err, PL_E_NOMEM, "out of memory");
         goto out;
     }
-    if ((st = org_and_me(v, o, ROLE_AUDITOR, err)) != PL_OK)
+    if ((st = org_and_me(v, o, PL_ROLE_AUDITOR, err)) != PL_OK)
         goto out;
     pl_checkpoint c = {0};
     c.feeds = feeds;
@@ -137,6 +135,11 @@ pl_status vault_checkpoint_sign(pl_vault *v, char **out, size_t *len, size_t *nf
         goto out;
     }
     crypto_sign_detached(c.sig, NULL, (const uint8_t *)buf, text_len, v->sec->sign_sk);
+    if (crypto_sign_verify_detached(c.sig, (const uint8_t *)buf, text_len, v->id.sign_pk) != 0) {
+        st = pl_fail(err, PL_E_INTEGRITY, "the checkpoint's signature failed its own check; "
+                                          "nothing was written");
+        goto out;
+    }
     if (fmt_checkpoint_sign_line(&c, buf, cap, text_len, len) != PL_FMT_OK) {
         st = pl_fail(err, PL_E_INVALID, "the checkpoint cannot be written");
         goto out;
@@ -179,22 +182,44 @@ pl_status vault_checkpoint_verify(pl_vault *v, const char *in, size_t n,
                                         "this vault's is %.8s…)", c.org, o->fingerprint);
         goto out;
     }
-    /* The signer: a member who held the auditor role (removed since or not: the checkpoint
-     * was signed while they were one, and its signature says so). */
-    const pl_org_member *m = pl_org_find(o, c.signer);
-    char name[sizeof PL_CHECKPOINT_KEY_NAME + PL_CHECKPOINT_FP_HEX];
-    uint8_t kh[PL_CHECKPOINT_KEYHASH];
-    snprintf(name, sizeof name, PL_CHECKPOINT_KEY_NAME "%s", c.signer);
-    if (!m || !(m->roles & ROLE_AUDITOR)) {
-        st = pl_fail(err, PL_E_INTEGRITY, "the checkpoint is signed by %.8s…, who is not an "
-                                          "auditor of this organisation", c.signer);
-        goto out;
+    /* The signer: a current auditor, the first whose line verifies (lines of other keys were
+     * skipped by the decoder). A removed auditor's key could sign a checkpoint of any history
+     * after the removal, and nothing in the note dates it; a checkpoint signed by an auditor
+     * who has left since is signed again by a current one (formats/checkpoint.md §7). */
+    const pl_org_member *m = NULL;
+    for (size_t i = 0; i < c.ncand && !m; i++) {
+        const pl_org_member *who = pl_org_find(o, c.cand[i].signer);
+        char name[sizeof PL_CHECKPOINT_KEY_NAME + PL_CHECKPOINT_FP_HEX];
+        uint8_t kh[PL_CHECKPOINT_KEYHASH];
+        snprintf(name, sizeof name, PL_CHECKPOINT_KEY_NAME "%s", c.cand[i].signer);
+        if (!who || !(who->roles & PL_ROLE_AUDITOR)) {
+            if (i == 0)
+                pl_fail(err, PL_E_INTEGRITY, "the checkpoint is signed by %.8s…, who is not an "
+                                             "auditor of this organisation", c.cand[i].signer);
+            continue;
+        }
+        if (who->removed) {
+            if (i == 0)
+                pl_fail(err, PL_E_INTEGRITY, "the checkpoint is signed by %.8s…, who is no "
+                                             "longer an auditor of this organisation; ask a "
+                                             "current auditor to sign a new one",
+                        c.cand[i].signer);
+            continue;
+        }
+        fmt_checkpoint_keyhash(name, who->id.sign_pk, kh);
+        if (sodium_memcmp(kh, c.cand[i].keyhash, sizeof kh) != 0 ||
+            crypto_sign_verify_detached(c.cand[i].sig, (const uint8_t *)in, c.text_len,
+                                        who->id.sign_pk) != 0) {
+            if (i == 0)
+                pl_fail(err, PL_E_INTEGRITY, "the checkpoint's signature does not verify: it "
+                                             "was altered after the auditor signed it");
+            continue;
+        }
+        m = who;
+        memcpy(c.signer, c.cand[i].signer, sizeof c.signer);
     }
-    fmt_checkpoint_keyhash(name, m->id.sign_pk, kh);
-    if (sodium_memcmp(kh, c.keyhash, sizeof kh) != 0 ||
-        crypto_sign_verify_detached(c.sig, (const uint8_t *)in, c.text_len, m->id.sign_pk) != 0) {
-        st = pl_fail(err, PL_E_INTEGRITY, "the checkpoint's signature does not verify: it was "
-                                          "altered after the auditor signed it");
+    if (!m) {
+        st = PL_E_INTEGRITY; /* err holds the first line's reason */
         goto out;
     }
     memcpy(rep->signer, c.signer, sizeof rep->signer);
@@ -219,19 +244,25 @@ pl_status vault_checkpoint_verify(pl_vault *v, const char *in, size_t n,
             continue;
         }
         const pl_org_member *who = org_member(o, f->feed);
-        char fp[PL_FINGERPRINT_HEX + 1];
-        snprintf(fp, sizeof fp, "%s", who ? who->id.fingerprint : "not a member");
+        char fp[24];
+        if (who)
+            snprintf(fp, sizeof fp, "%.8s…", who->id.fingerprint);
+        else
+            snprintf(fp, sizeof fp, "a non-member");
         uint64_t head = feed_head_seq(v, f->feed);
         if (k)
-            cp_problem(rep, f->feed, f->seq, "feed of %.8s… was rewritten: entry %llu is not the "
+            cp_problem(rep, f->feed, f->seq, "feed of %s was rewritten: entry %llu is not the "
                        "one the checkpoint recorded", fp, (unsigned long long)f->seq);
         else if (head == 0)
-            cp_problem(rep, f->feed, f->seq, "feed of %.8s… is missing: the checkpoint recorded "
+            cp_problem(rep, f->feed, f->seq, "feed of %s is missing: the checkpoint recorded "
                        "%llu entries", fp, (unsigned long long)f->seq);
-        else
-            cp_problem(rep, f->feed, f->seq, "feed of %.8s… was rolled back: it ends at entry "
+        else if (head < f->seq)
+            cp_problem(rep, f->feed, f->seq, "feed of %s was rolled back: it ends at entry "
                        "%llu, the checkpoint recorded %llu", fp, (unsigned long long)head,
                        (unsigned long long)f->seq);
+        else
+            cp_problem(rep, f->feed, f->seq, "feed of %s lost entry %llu, which the checkpoint "
+                       "recorded", fp, (unsigned long long)f->seq);
     }
 out:
     sqlite3_finalize(at);

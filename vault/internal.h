@@ -112,6 +112,10 @@ PL_WUR pl_status feed_insert(pl_vault *v, const pl_header *h, const uint8_t id[P
  * own as a recipient): PL_E_INTEGRITY when one does not. The body key is wiped. */
 PL_WUR pl_status feed_wraps_check(pl_vault *v, const pl_header *h, const uint8_t *wraps);
 void pl_date_of_ms(int64_t ms, char out[PL_DATE_LEN + 1]);
+/* records.c: 1 when a record of type may be amended (formats/records.md), and when it names
+ * a citizen in its header's subject. */
+int pl_record_amendable(const char *type);
+int pl_record_needs_subject(const char *type);
 /* records.c: "a,b" <-> bit mask over names[0..count) (scopes, roles). */
 int pl_names_parse(const char *list, const char *const *names, size_t count, unsigned *mask,
                    char *bad, size_t cap);
@@ -157,14 +161,23 @@ const pl_org_member *org_member(const pl_org *o, const uint8_t feed[PL_SIGN_PK_B
  * -2 when it comes after its author's removal (kept as evidence where it arrived before the
  * removal, never counted); -1 otherwise; the reason in why[cap]. */
 int org_may_write(pl_vault *v, const pl_org *o, const pl_header *h, char *why, size_t cap);
-/* verify.c: called for each entry the walk reads (the first-arrived one where a feed forked)
- * with org_may_write's verdict (0 outside an organisation); non-zero stops the walk (out of
- * memory). */
+/* The same for an author already looked up: m is org_member(o, h->feed). */
+int org_may_write_as(pl_vault *v, const pl_org *o, const pl_org_member *m, const pl_header *h,
+                     char *why, size_t cap);
+/* verify.c: called for each entry the walk reads whose header decodes, in the order of
+ * (feed, seq) (where a feed forked, the entries at one place in any order: arrival is their
+ * local row number n), with org_may_write's verdict (0 outside an organisation) and intact 0
+ * when the row failed a check of its header, place or link (reported as a problem); non-zero
+ * stops the walk (out of memory). */
 typedef int (*verify_row_cb)(void *ctx, const pl_header *h, const uint8_t id[PL_ID_BYTES],
-                             int counts);
-/* vault_verify's work in one read transaction, the page check only when pages; rep holds
- * the problems, PL_OK is returned even when there are some. */
-PL_WUR pl_status verify_run(pl_vault *v, int every_sig, int pages, pl_verify_report *rep,
+                             int64_t n, int counts, int intact);
+/* vault_verify's work in one read transaction: chains, headers, index columns, body hashes
+ * and each feed's head signature, and what the flags add; rep holds the problems (PL_OK is
+ * returned even when there are some). */
+#define VERIFY_EVERY_SIG 1u /* every entry's signature */
+#define VERIFY_PAGES     2u /* every page of vault.db (quick_check), indexes included */
+#define VERIFY_WRAPS     4u /* open every key wrap this vault should be able to open */
+PL_WUR pl_status verify_run(pl_vault *v, unsigned what, pl_verify_report *rep,
                             verify_row_cb cb, void *ctx, pl_err *err);
 /* exchange.c: the invitation this vault joined with (vault_meta 'invite'), copied to out
  * unless NULL; PL_E_NOTFOUND when none. */

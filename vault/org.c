@@ -1140,7 +1140,12 @@ static int writers_of(const pl_org *o, const char *type, unsigned *mask)
 
 int org_may_write(pl_vault *v, const pl_org *o, const pl_header *h, char *why, size_t cap)
 {
-    const pl_org_member *m = org_member(o, h->feed);
+    return org_may_write_as(v, o, org_member(o, h->feed), h, why, cap);
+}
+
+int org_may_write_as(pl_vault *v, const pl_org *o, const pl_org_member *m, const pl_header *h,
+                     char *why, size_t cap)
+{
     char fp[PL_FINGERPRINT_HEX + 1], type[PL_TYPE_MAX + 1], roles[96];
     unsigned need = 0;
     if (!m) {
@@ -1178,6 +1183,14 @@ int org_may_write(pl_vault *v, const pl_org *o, const pl_header *h, char *why, s
             return -1;
         }
         snprintf(type, sizeof type, "%s", target.h.type);
+        if (!strcmp(h->type, "amend") && !pl_record_amendable(type)) {
+            snprintf(why, cap, "member %.8s… amends a '%s', which cannot be amended", fp, type);
+            return -1;
+        }
+    }
+    if (pl_record_needs_subject(type) && !fmt_pseudonym_valid(h->subject)) {
+        snprintf(why, cap, "member %.8s… wrote a '%s' that names no citizen", fp, type);
+        return -1;
     }
     if (!strcmp(h->type, "agreement.sign")) {
         /* It countersigns a volunteer agreement that names its author. */

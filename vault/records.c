@@ -505,6 +505,18 @@ static const record_kind *kind_of(const char *type)
     return NULL;
 }
 
+int pl_record_amendable(const char *type)
+{
+    const record_kind *k = kind_of(type);
+    return k && k->amendable;
+}
+
+int pl_record_needs_subject(const char *type)
+{
+    const record_kind *k = kind_of(type);
+    return k && k->subject;
+}
+
 /* Validates body against k and derives its header metadata, plus "of" (the original's type)
  * for amends and retractions, into meta[cap]; *mlen receives its length. The one place a
  * body meets its schema: appending and pl_record_validate both come here. */

@@ -307,6 +307,10 @@ unsigned vault_keys_held(const pl_vault *v);
 /* ---- organisation (formats/org.md; issue 3 in progress) ------------------------------ */
 
 #define PL_ROLES                4u /* coordinator, guide, supervisor, auditor */
+#define PL_ROLE_COORDINATOR     (1u << 0) /* role bits of pl_org_member.roles */
+#define PL_ROLE_GUIDE           (1u << 1)
+#define PL_ROLE_SUPERVISOR      (1u << 2)
+#define PL_ROLE_AUDITOR         (1u << 3)
 #define PL_DOM_ORG_FINGERPRINT  "peerlog/v1/org-fingerprint"
 
 typedef struct {

@@ -95,14 +95,15 @@ static void broken(pl_verify_report *rep, const pl_header *h, const uint8_t *id,
 
 /* Every row in chain order: links, headers, index columns, body hashes, signatures. Each row
  * whose header decodes, but for the later ones at a forked place, goes to cb. */
-static pl_status verify_walk(pl_vault *v, int every_sig, pl_verify_report *rep,
+static pl_status verify_walk(pl_vault *v, unsigned what, pl_verify_report *rep,
                              verify_row_cb cb, void *ctx, pl_err *err)
 {
     sqlite3_stmt *q = NULL;
     int rc = sqlite3_prepare_v2(
         v->db,
-        "SELECT feed, seq, id, type, subject, time_ms, date, ref0, header, sig, wraps, body"
-        " FROM entries ORDER BY feed, seq, n",
+        /* (feed, seq) is the order of the unique index on (feed, seq, id): no sort */
+        "SELECT feed, seq, id, type, subject, time_ms, date, ref0, header, sig, wraps, body, n"
+        " FROM entries ORDER BY feed, seq",
         -1, &q, NULL);
     if (rc != SQLITE_OK)
         return store_fail(v->db, rc, "reading entries", err);
@@ -129,6 +130,7 @@ static pl_status verify_walk(pl_vault *v, int every_sig, pl_verify_report *rep,
     if (org && org_fork_resolutions(v, org, &res, &nres, &oerr) != PL_OK)
         problem(rep, NULL, 0, "the fork resolutions cannot be read: %s", oerr.msg);
     uint8_t cur_feed[PL_SIGN_PK_BYTES];
+    const pl_org_member *author = NULL; /* the member whose feed cur_feed is */
     pl_header last_h;
     int have_feed = 0;
     link_state L = {0};
@@ -157,6 +159,7 @@ static pl_status verify_walk(pl_vault *v, int every_sig, pl_verify_report *rep,
             }
             memcpy(cur_feed, feed, PL_SIGN_PK_BYTES);
             have_feed = 1;
+            author = org ? org_member(org, cur_feed) : NULL;
             rep->feeds++;
             memset(&L, 0, sizeof L);
             /* A vault outside an organisation holds one feed: its owner's. Any other feed
@@ -181,25 +184,21 @@ static pl_status verify_walk(pl_vault *v, int every_sig, pl_verify_report *rep,
             continue;
         }
         fmt_entry_id(hdr, (size_t)hlen, id);
-        int bad = 0, sig_bad = 0;
+        int bad = 0, sig_bad = 0, fork = 0;
         /* In an organisation, each entry counts only if its author was a member whose roles
          * allow its type (formats/org.md). */
         char why[240];
-        int counts = org ? org_may_write(v, org, h, why, sizeof why) : 0;
+        int same_feed = sodium_memcmp(h->feed, cur_feed, PL_SIGN_PK_BYTES) == 0;
+        int counts = !org ? 0 : org_may_write_as(v, org, same_feed ? author
+                                                                   : org_member(org, h->feed),
+                                                 h, why, sizeof why);
         if (counts == -2)
             rep->not_counted++; /* arrived before its author's removal did: kept, not counted */
         else if (counts != 0)
             problem(rep, cur_feed, seq, "%s", why);
-        /* Where a feed forked, the entry that arrived first stands for the place. */
-        if (cb && !(L.seq && seq == L.seq) && cb(ctx, h, id, counts) != 0) {
-            free(h);
-            free(org);
-            free(res);
-            sqlite3_finalize(q);
-            return pl_fail(err, PL_E_NOMEM, "out of memory");
-        }
+
         /* The row's columns must say what the signed header says. */
-        if (sodium_memcmp(h->feed, cur_feed, PL_SIGN_PK_BYTES) != 0 || h->seq != seq) {
+        if (!same_feed || h->seq != seq) {
             broken(rep, h, id, sig, "the row is not where its header says it belongs");
             problem(rep, cur_feed, seq, "a different entry (feed seq %llu) stands in this place",
                     (unsigned long long)h->seq);
@@ -225,7 +224,7 @@ static pl_status verify_walk(pl_vault *v, int every_sig, pl_verify_report *rep,
             }
         }
         /* Chain: sequence continuity and the link to the previous header. */
-        if (h->seq == seq && sodium_memcmp(h->feed, cur_feed, PL_SIGN_PK_BYTES) == 0) {
+        if (h->seq == seq && same_feed) {
             if (!L.have_prev && L.seq == 0 && seq != 1) {
                 problem(rep, cur_feed, 1, "entries 1 to %llu are missing",
                         (unsigned long long)seq - 1);
@@ -249,7 +248,7 @@ static pl_status verify_walk(pl_vault *v, int every_sig, pl_verify_report *rep,
                                                 "keeps one with 'peerlog fork resolve'",
                             L.id[0], L.id[1], L.id[2], L.id[3], L.id[4], L.id[5], id[0], id[1],
                             id[2], id[3], id[4], id[5]);
-                bad = 1;
+                bad = fork = 1;
             } else if (L.seq && seq != L.seq + 1) {
                 problem(rep, cur_feed, L.seq + 1, "entries %llu to %llu are missing",
                         (unsigned long long)L.seq + 1, (unsigned long long)seq - 1);
@@ -266,7 +265,7 @@ static pl_status verify_walk(pl_vault *v, int every_sig, pl_verify_report *rep,
                 bad = 1;
             }
         }
-        if (every_sig) {
+        if (what & VERIFY_EVERY_SIG) {
             rep->signatures_checked++;
             if (fmt_entry_verify(id, sig, cur_feed) != 0) {
                 problem(rep, cur_feed, seq, "the signature does not verify");
@@ -293,9 +292,18 @@ static pl_status verify_walk(pl_vault *v, int every_sig, pl_verify_report *rep,
         }
         if ((size_t)sqlite3_column_bytes(q, 10) != (size_t)h->nrcpt * PL_WRAP_BYTES)
             problem(rep, cur_feed, seq, "the key wraps do not match the recipients");
-        else if (feed_wraps_check(v, h, sqlite3_column_blob(q, 10)) != PL_OK)
+        else if ((what & VERIFY_WRAPS) && feed_wraps_check(v, h, sqlite3_column_blob(q, 10)) != PL_OK)
             problem(rep, cur_feed, seq, "a key wrap does not open: the body can no longer be "
                                         "read");
+        /* The rows that passed go to the caller (a fork's branches too: each is signed and
+         * linked, and the fork is a problem of its own). */
+        if (cb && cb(ctx, h, id, sqlite3_column_int64(q, 12), counts, !bad || fork) != 0) {
+            free(h);
+            free(org);
+            free(res);
+            sqlite3_finalize(q);
+            return pl_fail(err, PL_E_NOMEM, "out of memory");
+        }
         L.have_prev = !bad || h->seq == seq;
         if (seq != L.seq) { /* the ids at the last seq become the ones before */
             memcpy(L.before, L.at_seq, sizeof L.before);
@@ -307,7 +315,7 @@ static pl_status verify_walk(pl_vault *v, int every_sig, pl_verify_report *rep,
         L.seq = seq;
         memcpy(L.id, id, PL_ID_BYTES);
         memcpy(L.sig, sig, PL_SIG_BYTES);
-        L.sig_checked = every_sig;
+        L.sig_checked = (what & VERIFY_EVERY_SIG) != 0;
         L.sig_bad = sig_bad;
     }
     free(h);
@@ -343,7 +351,7 @@ static void set_cache_size(sqlite3 *db, sqlite3_int64 size)
     sqlite3_exec(db, sql, NULL, NULL, NULL); /* only a speed hint; failure changes nothing */
 }
 
-pl_status verify_run(pl_vault *v, int every_sig, int check_all_pages, pl_verify_report *rep,
+pl_status verify_run(pl_vault *v, unsigned what, pl_verify_report *rep,
                      verify_row_cb cb, void *ctx, pl_err *err)
 {
     pl_status st;
@@ -357,7 +365,8 @@ pl_status verify_run(pl_vault *v, int every_sig, int check_all_pages, pl_verify_
     sqlite3_db_release_memory(v->db);
     sqlite3_int64 old_cache = 0, page_size = 0, pages = 0;
     int raised = 0;
-    if (pragma_int(v->db, "PRAGMA cache_size", &old_cache) == 0 &&
+    /* Only worth it when the page check has read every page first. */
+    if ((what & VERIFY_PAGES) && pragma_int(v->db, "PRAGMA cache_size", &old_cache) == 0 &&
         pragma_int(v->db, "PRAGMA page_size", &page_size) == 0 &&
         pragma_int(v->db, "PRAGMA page_count", &pages) == 0 && page_size >= 1024 && pages > 0) {
         sqlite3_int64 want_kib = pages * (page_size / 1024) + 1024;
@@ -368,7 +377,7 @@ pl_status verify_run(pl_vault *v, int every_sig, int check_all_pages, pl_verify_
             set_cache_size(v->db, -want_kib);
     }
 
-    st = check_all_pages ? check_pages(v, rep, err) : PL_OK;
+    st = (what & VERIFY_PAGES) ? check_pages(v, rep, err) : PL_OK;
     if (st == PL_OK && rep->nproblems && own_txn) {
         /* A page that failed its HMAC leaves this read transaction in an error state; walk
          * in a fresh one so the rows still say what and where, as they would on their own. */
@@ -378,7 +387,7 @@ pl_status verify_run(pl_vault *v, int every_sig, int check_all_pages, pl_verify_
         own_txn = st == PL_OK;
     }
     if (st == PL_OK)
-        st = verify_walk(v, every_sig, rep, cb, ctx, err);
+        st = verify_walk(v, what, rep, cb, ctx, err);
 
     if (raised)
         set_cache_size(v->db, old_cache);
@@ -390,7 +399,8 @@ pl_status verify_run(pl_vault *v, int every_sig, int check_all_pages, pl_verify_
 
 pl_status vault_verify(pl_vault *v, int every_sig, pl_verify_report *rep, pl_err *err)
 {
-    pl_status st = verify_run(v, every_sig, 1, rep, NULL, NULL, err);
+    pl_status st = verify_run(v, VERIFY_PAGES | VERIFY_WRAPS | (every_sig ? VERIFY_EVERY_SIG : 0u),
+                              rep, NULL, NULL, err);
     if (st != PL_OK)
         return st;
     if (rep->nproblems)

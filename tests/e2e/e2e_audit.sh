@@ -157,6 +157,16 @@ expect_rc 2 "checkpoint sign needs -o" -- pl checkpoint sign
 sed 's/^\([0-9a-f]\{64\}\) \([0-9]*\) /\1 1\2 /' "$T/q2.checkpoint" > "$T/forged.checkpoint"
 expect_rc 4 "an altered checkpoint" -- pl checkpoint verify "$T/forged.checkpoint"
 expect_in "signature does not verify" "$ERR" "altered checkpoint named"
+# A bogus auditor's line in front of the real one is skipped, as signed notes say.
+python3 - "$T/q2.checkpoint" "$(fp_of g1)" > "$T/prefixed.checkpoint" <<'PY'
+import base64, sys
+text, sigs = open(sys.argv[1], encoding="utf-8").read().split("\n\n", 1)
+bogus = "\u2014 peerlog-auditor-%s %s\n" % (sys.argv[2], base64.b64encode(bytes(68)).decode())
+sys.stdout.write(text + "\n\n" + bogus + sigs)
+PY
+as aud
+expect_rc 0 "a bogus first auditor's line is skipped" -- \
+  pl checkpoint verify "$T/prefixed.checkpoint"
 printf 'not a checkpoint\n' > "$T/junk.checkpoint"
 expect_rc 1 "a file that is no checkpoint" -- pl checkpoint verify "$T/junk.checkpoint"
 expect_in "not a peerlog checkpoint" "$ERR" "junk refused"
@@ -335,5 +345,13 @@ expect_rc 4 "audit --checkpoint" -- pl audit --checkpoint "$T/now.checkpoint" --
 # The untouched copy still matches.
 as aud-copy
 expect_rc 0 "an untouched vault matches" -- pl checkpoint verify "$T/now.checkpoint"
+# A removed auditor's key signs nothing that counts: nothing in a note dates it.
+as coord
+expect_rc 0 "the coordinator's vault verifies the clean checkpoint" -- \
+  pl checkpoint verify "$T/q2.checkpoint"
+expect_rc 0 "remove the auditor" -- pl member remove "$(fp_of aud)" --reason "contract ended"
+as coord
+expect_rc 4 "a removed auditor's checkpoint" -- pl checkpoint verify "$T/q2.checkpoint"
+expect_in "no longer an auditor" "$ERR" "the refusal says why"
 
 done_tests

@@ -14,6 +14,10 @@ unset PEERLOG_VAULT PEERLOG_PASSPHRASE_FILE PEERLOG_PASSPHRASE_FD
 
 pl() { "$PEERLOG" --vault "$V" --passphrase-file "$PASS" "$@"; }
 
+# Debian's python3 where there is one: a version manager's shim in front of it (pyenv) costs
+# most of a second per call, and the tests call python3 hundreds of times.
+if [ -x /usr/bin/python3 ]; then python3() { /usr/bin/python3 "$@"; }; fi
+
 fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
 
 # expect_rc CODE DESCRIPTION -- command...: runs the command, keeps its output in $OUT/$ERR.

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Recomputes the test vectors of formats/entry.md, keyslots.md and records.md with Python's
-hashlib only (no libsodium): ids, body hashes, subkeys, fingerprints, byte layouts, base32.
+"""Recomputes the test vectors of formats/entry.md, keyslots.md, records.md and checkpoint.md
+with Python's hashlib only (no libsodium): ids, body hashes, subkeys, fingerprints, key hashes,
+byte layouts, base32.
 Ed25519 signatures are checked too when the 'cryptography' package happens to be installed.
 Usage: check_vectors.py [FORMATS_DIR]. Exit 0 when every check passes."""
+import base64
 import hashlib
 import json
 import os
@@ -167,6 +169,36 @@ def check_records(v, e, path):
     return [(spk, v["EX.sig"], msg, "EX.sig")]
 
 
+def check_checkpoint(v, e, r, path):
+    """checkpoint.md §9: key hashes (SHA-256), the text from its fields, the files line by line."""
+    spk, wpk = e["author.sign_pk"], v["CP.witness_pk"]
+    name = "peerlog-auditor-" + r["EX.fingerprint"].hex()
+    check(v["CP1.key_name"] == name, "CP1.key_name")
+    check(v["CP1.keyhash_input"] == name.encode() + b"\n\x01" + spk, "CP1.keyhash_input")
+    check(hashlib.sha256(v["CP1.keyhash_input"]).digest()[:4] == v["CP1.keyhash"], "CP1.keyhash")
+    text = ("peerlog/org/0123456789abcdef0123456789abcdef\n"
+            "%s 2 %s\n%s %d %s\n" % (spk.hex(), e["H2.id"].hex(), wpk.hex(), 2**63 - 1,
+                                     counting(0xC0, 32).hex())).encode()
+    check(spk < wpk and v["CP1.text"] == text and len(text) == 327, "CP1.text")
+
+    def line(name_, keyhash, sig):
+        return ("\u2014 %s %s\n" % (name_, base64.b64encode(keyhash + sig).decode())).encode()
+    ours = line(name, v["CP1.keyhash"], v["CP1.sig"])
+    check(len(ours) == 146, "CP1 signature line length")
+    check(v["CP1.file"] == text + b"\n" + ours and len(v["CP1.file"]) == 474, "CP1.file")
+    wname = "witness.example/w1"
+    wkh = hashlib.sha256(wname.encode() + b"\n\x01" + wpk).digest()[:4]
+    check(wkh == v["CP2.witness_keyhash"], "CP2.witness_keyhash")
+    witness = line(wname, wkh, v["CP2.witness_sig"])
+    check(v["CP2.file"] == text + b"\n" + witness + ours and len(v["CP2.file"]) == 590,
+          "CP2.file")
+    md = open(path, encoding="utf-8").read()
+    check(v["CP1.file"].decode() in md, "CP1 as text")
+    check((witness + ours).decode() in md, "CP2 signature lines as text")
+    return [(spk, v["CP1.sig"], text, "CP1.sig"),
+            (wpk, v["CP2.witness_sig"], text, "CP2.witness_sig")]
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     fmt = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "..", "formats")
@@ -174,7 +206,10 @@ def main():
     sigs = check_entry(e)
     check_keyslots(vectors(os.path.join(fmt, "keyslots.md")), e)
     rec = os.path.join(fmt, "records.md")
-    sigs += check_records(vectors(rec), e, rec)
+    r = vectors(rec)
+    sigs += check_records(r, e, rec)
+    cp = os.path.join(fmt, "checkpoint.md")
+    sigs += check_checkpoint(vectors(cp), e, r, cp)
     ed25519_checks(sigs)
     print("%s: %d failed" % (os.path.basename(sys.argv[0]), len(FAILED)))
     return 1 if FAILED else 0
