@@ -61,14 +61,24 @@ static int print_org(const cli_ctx *ctx, pl_vault *v, const pl_org *o)
         json_t *notes = json_array();
         for (unsigned i = 0; notes && i < o->nnotes && i < PL_ORG_NOTES_MAX; i++)
             json_array_append_new(notes, json_string(o->notes[i]));
-        return cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:i}", "name",
+        const pl_controller *c = &o->controller;
+        json_t *ctl = json_pack("{s:s, s:s, s:s, s:s, s:s}", "contact", c->contact, "email",
+                                c->email, "phone", c->phone, "address", c->address,
+                                "policy_url", c->policy_url);
+        return cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:i, s:o}", "name",
                                         o->name, "id", id, "fingerprint", o->fingerprint,
                                         "member_pk", mpk, "members", members, "keys", keys,
-                                        "notes", notes, "notes_total", (int)o->nnotes));
+                                        "notes", notes, "notes_total", (int)o->nnotes,
+                                        "controller", ctl));
     }
     printf("Organisation: %s\nId:           %s\nFingerprint:  ", o->name, id);
     print_grouped(o->fingerprint);
     printf("              (read this to a new member; they check it when they join)\n");
+    const pl_controller *c = &o->controller;
+    if (c->contact[0] || c->email[0] || c->phone[0] || c->address[0] || c->policy_url[0])
+        printf("Controller:   %s%s%s%s%s%s%s%s%s\n", c->contact, c->email[0] ? ", " : "",
+               c->email, c->phone[0] ? ", " : "", c->phone, c->address[0] ? ", " : "",
+               c->address, c->policy_url[0] ? ", " : "", c->policy_url);
     (void)me_coord;
     printf("Members:\n");
     for (unsigned i = 0; i < o->nmembers; i++) {
@@ -103,8 +113,17 @@ static int print_org(const cli_ctx *ctx, pl_vault *v, const pl_org *o)
 static int org_init(cli_ctx *ctx, int argc, char **argv)
 {
     const char *name = NULL;
+    pl_controller ctl;
+    memset(&ctl, 0, sizeof ctl);
+    const char *f[5] = {NULL, NULL, NULL, NULL, NULL};
     const cli_opt opts[] = {
         {"name", "NAME", "the organisation's name, as members know it", &name, NULL},
+        {"contact", "TEXT", "who answers for the data (a person or office), for consent "
+                            "receipts", &f[0], NULL},
+        {"email", "ADDRESS", "the controller's e-mail address", &f[1], NULL},
+        {"phone", "NUMBER", "the controller's phone number", &f[2], NULL},
+        {"address", "TEXT", "the controller's postal address", &f[3], NULL},
+        {"policy-url", "URL", "where the privacy policy is published", &f[4], NULL},
     };
     const cli_command cmd = {
         "org init", NULL, "Start an organisation, with you as its first coordinator.",
@@ -112,8 +131,12 @@ static int org_init(cli_ctx *ctx, int argc, char **argv)
         "starts with its genesis entry. It creates the organisation's keys (one per role and\n"
         "one for all members) and prints the organisation's fingerprint, which every new\n"
         "member checks when they join.\n"
+        "The controller's details (--contact, --email, --phone, --address, --policy-url)\n"
+        "go on every consent receipt; they are fixed with the organisation.\n"
         "\nExample:\n"
-        "  peerlog org init --name \"Peer support Aarhus\"\n",
+        "  peerlog org init --name \"Peer support Aarhus\" --contact \"Ana Holm, coordinator\" \\\n"
+        "      --email peerstotte@example.dk --phone \"+45 12 34 56 78\" \\\n"
+        "      --address \"Vestergade 1, 8000 Aarhus C\" --policy-url https://example.dk/privacy\n",
         opts, sizeof opts / sizeof opts[0]};
     const char *pos[1];
     size_t npos;
@@ -122,12 +145,20 @@ static int org_init(cli_ctx *ctx, int argc, char **argv)
         return rc < 0 ? EXIT_USAGE : cli_finish_stdout();
     if (!name || !*name)
         return cli_usage_error(&cmd, "--name is required");
+    char *dst[5] = {ctl.contact, ctl.email, ctl.phone, ctl.address, ctl.policy_url};
+    for (int i = 0; i < 5; i++) {
+        if (f[i] && strlen(f[i]) > PL_NAME_MAX)
+            return cli_usage_error(&cmd, "--%s takes at most %u bytes", opts[i + 1].name,
+                                   PL_NAME_MAX);
+        if (f[i])
+            snprintf(dst[i], PL_NAME_MAX + 1, "%s", f[i]);
+    }
     pl_vault *v = NULL;
     if ((rc = cli_open_vault(ctx, &v)) != EXIT_OK)
         return rc;
     pl_org *o = calloc(1, sizeof *o);
     pl_err err = {{0}};
-    pl_status st = o ? vault_org_init(v, name, o, &err) : PL_E_NOMEM;
+    pl_status st = o ? vault_org_init(v, name, &ctl, o, &err) : PL_E_NOMEM;
     rc = st == PL_OK ? print_org(ctx, v, o) : cli_fail(st, &err);
     free(o);
     vault_close(v);

@@ -301,13 +301,21 @@ int cmd_consent(cli_ctx *ctx, int argc, char **argv)
         return consent_grant(ctx, argc - 1, argv + 1);
     if (argc >= 1 && !strcmp(argv[0], "withdraw"))
         return consent_withdraw(ctx, argc - 1, argv + 1);
+    if (argc >= 1 && !strcmp(argv[0], "receipt"))
+        return cli_consent_receipt(ctx, argc - 1, argv + 1);
+    if (argc >= 1 && !strcmp(argv[0], "check-receipt"))
+        return cli_consent_check_receipt(ctx, argc - 1, argv + 1);
     if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
-        printf("Usage: peerlog consent grant|withdraw [OPTIONS]\n\n"
-               "  consent grant     record a citizen's consent (see 'consent grant --help')\n"
-               "  consent withdraw  record a withdrawal (see 'consent withdraw --help')\n");
+        printf("Usage: peerlog consent grant|withdraw|receipt|check-receipt [OPTIONS]\n\n"
+               "  consent grant          record a citizen's consent\n"
+               "  consent withdraw       record a withdrawal\n"
+               "  consent receipt        the citizen's receipt of what they agreed to\n"
+               "  consent check-receipt  show that a receipt matches the ledger\n"
+               "(see 'peerlog consent COMMAND --help')\n");
         return cli_finish_stdout();
     }
-    return cli_usage_error(NULL, "use 'peerlog consent grant' or 'peerlog consent withdraw'");
+    return cli_usage_error(NULL, "use 'peerlog consent grant', 'withdraw', 'receipt' or "
+                                 "'check-receipt'");
 }
 
 /* ---- session and note ----------------------------------------------------------------- */

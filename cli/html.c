@@ -258,3 +258,89 @@ int cli_audit_html(const char *path, const pl_audit *a, const pl_org *o, const c
     free(buf);
     return rc;
 }
+
+/* ---- a consent receipt ------------------------------------------------------------------- */
+
+static void row(FILE *f, const char *label, const char *value)
+{
+    fprintf(f, "<tr><th>%s</th><td>", label);
+    html_text(f, value);
+    fputs("</td></tr>\n", f);
+}
+
+int cli_receipt_html(const char *path, const pl_receipt *r, const pl_org *o, json_t *kantara)
+{
+    char *buf = NULL, *json = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    json = json_dumps(kantara, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+    json_malloc_t jmalloc;
+    json_free_t jfree; /* json_dumps allocates with jansson's (wiping) allocator */
+    json_get_alloc_funcs(&jmalloc, &jfree);
+    if (!f || !json) {
+        if (f)
+            fclose(f);
+        free(buf);
+        if (json)
+            jfree(json);
+        fprintf(stderr, "peerlog: out of memory\n");
+        return EXIT_ERROR;
+    }
+    const pl_controller *c = &o->controller;
+    json_t *ext = json_object_get(kantara, "peerlog");
+    char title[PL_NAME_MAX + 40], valid[64], state[64];
+    snprintf(title, sizeof title, "Consent receipt: %s", o->name);
+    snprintf(valid, sizeof valid, "from %s %s%s", r->valid_from,
+             r->valid_until[0] ? "until " : "until you withdraw it", r->valid_until);
+    snprintf(state, sizeof state, "%s%s%s", r->state, r->withdrawn_on[0] ? ", withdrawal on " : "",
+             r->withdrawn_on);
+    html_begin(f, title);
+    fputs("<h1>", f);
+    html_text(f, title);
+    fputs("</h1>\n<table id=\"receipt\">\n", f);
+    row(f, "Your pseudonym", r->subject);
+    row(f, "Consent given", r->valid_from);
+    row(f, "How", json_string_value(json_object_get(kantara, "collectionMethod")));
+    row(f, "Valid", valid);
+    row(f, "State", state);
+    fputs("</table>\n<h2>What you agreed to</h2>\n<ul id=\"purposes\">\n", f);
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(json_array_get(json_object_get(kantara, "services"), 0),
+                                       "purposes"), i, p) {
+        fputs("<li>", f);
+        html_text(f, json_string_value(json_object_get(p, "purpose")));
+        fputs(" (", f);
+        html_text(f, json_string_value(json_object_get(p, "consentState")));
+        fputs(")</li>\n", f);
+    }
+    fputs("</ul>\n<h2>To withdraw</h2>\n<p>", f);
+    html_text(f, json_string_value(json_object_get(ext, "withdraw")));
+    fputs("</p>\n<h2>Who is responsible for your data</h2>\n<table id=\"controller\">\n", f);
+    row(f, "Organisation", o->name);
+    row(f, "Contact", c->contact);
+    row(f, "Address", c->address);
+    row(f, "E-mail", c->email);
+    row(f, "Phone", c->phone);
+    row(f, "Privacy policy", c->policy_url);
+    fputs("</table>\n<h2>For checking</h2>\n<table>\n", f);
+    row(f, "Receipt id", r->receipt_id);
+    row(f, "Verification code", json_string_value(json_object_get(ext, "verificationCode")));
+    row(f, "Issued", r->issued);
+    fputs("</table>\n<p>The organisation can show that this receipt matches its records with "
+          "'peerlog consent check-receipt'. The same receipt in the Kantara Consent Receipt "
+          "v1.1 form:</p>\n<pre id=\"kantara\">",
+          f);
+    html_text(f, json);
+    fputs("</pre>\n", f);
+    html_end(f);
+    jfree(json);
+    if (fclose(f) != 0 || !buf) {
+        free(buf);
+        fprintf(stderr, "peerlog: out of memory\n");
+        return EXIT_ERROR;
+    }
+    int rc = html_write(path, buf, n);
+    free(buf);
+    return rc;
+}

@@ -106,7 +106,38 @@ static pl_status append_json(pl_vault *v, const char *type, json_t *body, const 
     return st;
 }
 
-pl_status vault_org_init(pl_vault *v, const char *name, pl_org *out, pl_err *err)
+static const char *const controller_keys[] = {"contact", "email", "phone", "address",
+                                               "policy_url"};
+
+/* The controller's fields in controller_keys order. */
+static char *controller_field(pl_controller *c, size_t i)
+{
+    char *const f[] = {c->contact, c->email, c->phone, c->address, c->policy_url};
+    return f[i];
+}
+
+/* The "controller" object of a genesis body: the fields given, each checked. */
+static pl_status controller_json(const pl_controller *c, json_t **out, pl_err *err)
+{
+    *out = json_object();
+    if (!*out)
+        return pl_fail(err, PL_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < sizeof controller_keys / sizeof controller_keys[0]; i++) {
+        const char *f = controller_field((pl_controller *)c, i);
+        if (!f[0])
+            continue;
+        if (!fmt_name_valid(f, strlen(f))) {
+            json_decref(*out);
+            return pl_fail(err, PL_E_INVALID, "the controller's %s must be plain text of at "
+                                              "most %u bytes", controller_keys[i], PL_NAME_MAX);
+        }
+        json_object_set_new(*out, controller_keys[i], json_string(f));
+    }
+    return PL_OK;
+}
+
+pl_status vault_org_init(pl_vault *v, const char *name, const pl_controller *controller,
+                         pl_org *out, pl_err *err)
 {
     uint8_t id[PL_ID_BYTES];
     char hex[2 * PL_BOX_PK_BYTES + 1], meta[PL_META_MAX + 1];
@@ -131,7 +162,15 @@ pl_status vault_org_init(pl_vault *v, const char *name, pl_org *out, pl_err *err
     /* Key pairs: the member key (index PL_ROLES) and one per role, in guarded memory. */
     uint8_t(*pk)[PL_BOX_PK_BYTES] = calloc(PL_ROLES + 1, PL_BOX_PK_BYTES);
     uint8_t(*sk)[PL_BOX_SK_BYTES] = sodium_malloc((PL_ROLES + 1) * PL_BOX_SK_BYTES);
+    json_t *ctl = NULL;
+    if (controller && (st = controller_json(controller, &ctl, err)) != PL_OK) {
+        json_decref(utf8);
+        return st;
+    }
     json_t *body = json_pack("{s:o, s:o}", "name", utf8, "policy", default_policy());
+    if (body && ctl && json_object_size(ctl))
+        json_object_set(body, "controller", ctl);
+    json_decref(ctl);
     unsigned held_before = v->sec->nheld;
     if (!pk || !sk || !body) {
         st = pl_fail(err, PL_E_NOMEM, "out of memory");
@@ -372,6 +411,12 @@ pl_status vault_org(pl_vault *v, pl_org *out, pl_err *err)
     const char *name = json_string_value(json_object_get(body, "name"));
     if (name && fmt_name_valid(name, strlen(name)))
         snprintf(out->name, sizeof out->name, "%s", name);
+    json_t *ctl = json_object_get(body, "controller");
+    for (size_t i = 0; i < sizeof controller_keys / sizeof controller_keys[0]; i++) {
+        const char *f = json_string_value(json_object_get(ctl, controller_keys[i]));
+        if (f && strlen(f) <= PL_NAME_MAX && fmt_name_valid(f, strlen(f)))
+            snprintf(controller_field(&out->controller, i), PL_NAME_MAX + 1, "%s", f);
+    }
     const char *type;
     json_t *rule;
     json_object_foreach(json_object_get(body, "policy"), type, rule) {

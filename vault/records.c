@@ -562,6 +562,7 @@ typedef struct {
     size_t meta_len;
     int kind; /* 'g' grant, 'w' withdraw */
     int retracted;
+    int64_t time_ms;
 } consent_event;
 
 static void meta_str(const char *meta, size_t n, const char *key, char *out, size_t cap)
@@ -660,6 +661,7 @@ static pl_status load_consent(pl_vault *v, const char *subject, consent_event **
         ev[k].meta_len = e->h.meta_len;
         ev[k].kind = t[8] == 'g' ? 'g' : 'w';
         ev[k].retracted = 0;
+        ev[k].time_ms = e->h.time_ms;
         k++;
     }
     if (st == PL_OK && rc != SQLITE_DONE)
@@ -742,6 +744,76 @@ pl_status vault_consent_check(pl_vault *v, const char *subject, unsigned need, c
     }
     free(ev);
     return st;
+}
+
+/* ---- consent receipts (formats/receipt.md) ------------------------------------------- */
+
+pl_status vault_consent_receipt(pl_vault *v, const char *subject, const char *entry,
+                                pl_receipt *out, pl_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!subject || !fmt_pseudonym_valid(subject))
+        return pl_fail(err, PL_E_INVALID, "a citizen is named by a pseudonym like B-7K3Q-9F2M");
+    consent_event *ev;
+    size_t n;
+    pl_status st = load_consent(v, subject, &ev, &n, err);
+    if (st != PL_OK)
+        return st;
+    /* The grant: the one named, else the newest that is not retracted. */
+    size_t g = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        char hex[PL_ID_HEX + 1];
+        sodium_bin2hex(hex, sizeof hex, ev[i].id, PL_ID_BYTES);
+        if (ev[i].kind != 'g')
+            continue;
+        if (entry ? !strncmp(hex, entry, strlen(entry)) : !ev[i].retracted)
+            g = i;
+    }
+    if (g == SIZE_MAX || ev[g].retracted) {
+        free(ev);
+        if (g != SIZE_MAX)
+            return pl_fail(err, PL_E_NOTFOUND, "that consent was retracted (recorded in error): "
+                                               "there is nothing to give a receipt for");
+        return pl_fail(err, PL_E_NOTFOUND, entry ? "no consent of %s starts with %s here"
+                                                 : "%s has no consent recorded in this vault",
+                       subject, entry ? entry : "");
+    }
+    const consent_event *c = &ev[g];
+    snprintf(out->subject, sizeof out->subject, "%s", subject);
+    memcpy(out->entry, c->id, PL_ID_BYTES);
+    out->time_ms = c->time_ms;
+    out->scopes = meta_scopes(c);
+    meta_str(c->meta, c->meta_len, "method", out->method, sizeof out->method);
+    meta_str(c->meta, c->meta_len, "date", out->valid_from, sizeof out->valid_from);
+    meta_str(c->meta, c->meta_len, "valid_until", out->valid_until, sizeof out->valid_until);
+    /* A scope is withdrawn by a standing withdrawal of it that names this grant or comes
+     * after it (formats/audit.md §3, as of today). */
+    for (size_t w = 0; w < n; w++) {
+        if (ev[w].kind != 'w' || ev[w].retracted)
+            continue;
+        unsigned took = 0;
+        for (unsigned s = 0; s < NSCOPES; s++)
+            if ((out->scopes & meta_scopes(&ev[w]) & (1u << s)) &&
+                (w > g || withdrawn(ev, n, g, 1u << s)))
+                took |= 1u << s;
+        if (!took)
+            continue;
+        char wd[PL_DATE_LEN + 1];
+        meta_str(ev[w].meta, ev[w].meta_len, "date", wd, sizeof wd);
+        out->withdrawn |= took;
+        if (strcmp(wd, out->withdrawn_on) > 0)
+            memcpy(out->withdrawn_on, wd, sizeof wd);
+    }
+    free(ev);
+    pl_today(out->issued);
+    if (out->scopes && out->withdrawn == out->scopes)
+        snprintf(out->state, sizeof out->state, "withdrawn");
+    else if (out->valid_until[0] && strcmp(out->issued, out->valid_until) > 0)
+        snprintf(out->state, sizeof out->state, "expired");
+    else
+        snprintf(out->state, sizeof out->state, "given");
+    pl_receipt_id(out->entry, out->receipt_id);
+    return PL_OK;
 }
 
 /* ---- appending records ---------------------------------------------------------------- */

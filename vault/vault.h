@@ -341,6 +341,16 @@ typedef struct {
 
 #define PL_ORG_KEYS_MAX 64u
 
+/* The data controller, as consent receipts name it (formats/org.md §10.8): the genesis body's
+ * "controller" object; "" where not given. */
+typedef struct {
+    char contact[PL_NAME_MAX + 1]; /* a person or office */
+    char email[PL_NAME_MAX + 1];
+    char phone[PL_NAME_MAX + 1];
+    char address[PL_NAME_MAX + 1];
+    char policy_url[PL_NAME_MAX + 1]; /* where the privacy policy is */
+} pl_controller;
+
 typedef struct {
     char name[PL_NAME_MAX + 1];
     uint8_t id[PL_ID_BYTES];                  /* the genesis entry's id */
@@ -360,6 +370,7 @@ typedef struct {
     unsigned npolicy; /* 0 when this vault cannot read the genesis body yet */
     char notes[PL_ORG_NOTES_MAX][PL_ORG_NOTE_LEN];
     unsigned nnotes; /* may exceed PL_ORG_NOTES_MAX: the count of every note */
+    pl_controller controller;
 } pl_org;
 
 /* "coordinator,guide" -> mask; -1 (and the unknown name in bad) when a role is unknown. */
@@ -398,13 +409,64 @@ PL_WUR pl_status vault_org_repair(pl_vault *v, unsigned *rotated, unsigned *gran
 PL_WUR pl_status vault_accept_grants(pl_vault *v, unsigned *taken, pl_err *err);
 
 /* Starts an organisation with this vault's owner as first coordinator: a genesis entry
- * (name, default policy, member key) and a key announcement per role, all in one
+ * (name, the controller's details unless controller is NULL, default policy, member key) and a key announcement per role, all in one
  * transaction; the new keys are held by this vault. Needs a vault with no entries yet. */
-PL_WUR pl_status vault_org_init(pl_vault *v, const char *name, pl_org *out, pl_err *err);
+PL_WUR pl_status vault_org_init(pl_vault *v, const char *name, const pl_controller *controller,
+                                pl_org *out, pl_err *err);
 /* The organisation this vault belongs to; PL_E_NOTFOUND when none. */
 PL_WUR pl_status vault_org(pl_vault *v, pl_org *out, pl_err *err);
 /* BLAKE2b-128(PL_DOM_ORG_FINGERPRINT "\0" || id) (a 16-byte BLAKE2b output), as hex. */
 void vault_org_fingerprint(const uint8_t id[PL_ID_BYTES], char out[PL_FINGERPRINT_HEX + 1]);
+
+/* ---- consent receipts (formats/receipt.md) ------------------------------------------- */
+
+#define PL_RECEIPT_ID_LEN 36u /* a UUID, 8-4-4-4-12 lowercase hex */
+
+/* What a citizen agreed to, from the headers of their consent.grant and the withdrawals since:
+ * no body is read, and no name or contact is in it. */
+typedef struct {
+    char subject[PL_SUBJECT_MAX + 1];
+    uint8_t entry[PL_ID_BYTES];   /* the grant; its id is the verification code */
+    int64_t time_ms;              /* when it was recorded */
+    char method[17];              /* written, verbal or digital */
+    unsigned scopes;              /* granted (as last amended) */
+    unsigned withdrawn;           /* of those, withdrawn since */
+    char valid_from[PL_DATE_LEN + 1], valid_until[PL_DATE_LEN + 1]; /* until: "" for open */
+    char withdrawn_on[PL_DATE_LEN + 1]; /* the latest withdrawal's date, "" when none */
+    char state[16];               /* W3C DPV: given, withdrawn or expired */
+    char issued[PL_DATE_LEN + 1]; /* today */
+    char receipt_id[PL_RECEIPT_ID_LEN + 1];
+} pl_receipt;
+
+/* The receipt for subject's consent: the grant whose id starts with entry (hex), or when entry
+ * is NULL the newest one not retracted. PL_E_NOTFOUND when there is none. */
+PL_WUR pl_status vault_consent_receipt(pl_vault *v, const char *subject, const char *entry,
+                                       pl_receipt *out, pl_err *err);
+/* The receipt id of a grant: BLAKE2b-128("peerlog/v1/receipt-id\0" || id) as a version-8
+ * UUID (formats/receipt.md §2). */
+void pl_receipt_id(const uint8_t entry[PL_ID_BYTES], char out[PL_RECEIPT_ID_LEN + 1]);
+/* The receipt as a Kantara Consent Receipt v1.1 object (formats/receipt.md §3). */
+json_t *pl_receipt_json(const pl_receipt *r, const pl_org *o);
+/* What a receipt file claims, read strictly: the fields check-receipt compares. */
+typedef struct {
+    char subject[PL_SUBJECT_MAX + 1];
+    uint8_t entry[PL_ID_BYTES];
+    int64_t timestamp; /* consentTimestamp, seconds */
+    char receipt_id[PL_RECEIPT_ID_LEN + 1];
+    char collection_method[64];
+    unsigned scopes;
+    char valid_from[PL_DATE_LEN + 1], valid_until[PL_DATE_LEN + 1];
+    char organisation[PL_FINGERPRINT_HEX + 1];
+} pl_receipt_claim;
+#define PL_RECEIPT_MAX (64u * 1024u) /* bytes of a receipt file */
+/* Parses a receipt file's bytes (JSON as 'consent receipt --json' writes it). PL_E_INVALID
+ * with the reason when it is not one. */
+PL_WUR pl_status pl_receipt_parse(const char *in, size_t n, pl_receipt_claim *out, pl_err *err);
+/* Compares a claim with the ledger: the grant it names must be here, of that citizen, with
+ * the same time, receipt id, method, dates and scopes. PL_E_INTEGRITY naming what differs;
+ * now receives the receipt as the ledger gives it today (its state may have changed). */
+PL_WUR pl_status vault_receipt_check(pl_vault *v, const pl_receipt_claim *c, pl_receipt *now,
+                                     pl_err *err);
 
 /* ---- exchange (formats/bundle.md) ---------------------------------------------------- */
 
