@@ -344,3 +344,112 @@ int cli_receipt_html(const char *path, const pl_receipt *r, const pl_org *o, jso
     free(buf);
     return rc;
 }
+
+/* ---- the report -------------------------------------------------------------------------- */
+
+static unsigned sessions_of(const pl_report_row *x)
+{
+    unsigned n = 0;
+    for (unsigned k = 0; k < PL_SESSION_KINDS; k++)
+        n += x->sessions[k];
+    return n;
+}
+
+static void report_cell(FILE *f, unsigned value, unsigned citizens, int suppress)
+{
+    if (suppress && citizens > 0 && citizens < PL_REPORT_MIN_CITIZENS)
+        fputs("<td class=\"sup\">&lt;5</td>", f);
+    else
+        fprintf(f, "<td>%u</td>", value);
+}
+
+static void report_row(FILE *f, const char *name, const pl_report_row *x, int suppress)
+{
+    fputs("<tr><th>", f);
+    html_text(f, name);
+    fputs("</th>", f);
+    report_cell(f, x->courses_started, x->citizens_started, suppress);
+    report_cell(f, x->courses_closed, x->citizens_closed, suppress);
+    for (unsigned k = 0; k < PL_SESSION_KINDS; k++)
+        report_cell(f, x->sessions[k], x->citizens_kind[k], suppress);
+    report_cell(f, x->citizens, x->citizens, suppress);
+    fprintf(f, "<td>%u</td><td>%u</td><td>%.1f</td></tr>\n", x->guides, x->supervisions,
+            x->supervision_minutes / 60.0);
+}
+
+int cli_report_html(const char *path, const pl_report *r, const pl_org *o, const char *from,
+                    const char *to, int by_guide, int suppress)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    if (!f) {
+        fprintf(stderr, "peerlog: out of memory\n");
+        return EXIT_ERROR;
+    }
+    char title[PL_NAME_MAX + 40];
+    snprintf(title, sizeof title, "Report: %s", o->name);
+    html_begin(f, title);
+    fputs("<h1>", f);
+    html_text(f, title);
+    fprintf(f, "</h1>\n<p>Entries dated %s to %s, by %s, counted from entry headers only. %s</p>\n",
+            from ? from : "from the start", to ? to : "today", by_guide ? "guide" : "month",
+            suppress ? "A count about fewer than 5 citizens shows as &lt;5."
+                     : "<strong>Counts are not suppressed: for internal use only.</strong>");
+    /* The chart: sessions per row, a bar each; a suppressed row is an outline marked <5. */
+    unsigned most = 1;
+    for (size_t i = 0; i < r->nrows; i++)
+        if (sessions_of(&r->rows[i]) > most)
+            most = sessions_of(&r->rows[i]);
+    double bw = r->nrows ? 800.0 / (double)r->nrows : 800.0;
+    fprintf(f, "<h2>Sessions per %s</h2>\n<svg id=\"chart\" width=\"880\" height=\"260\" "
+               "viewBox=\"0 0 880 260\" role=\"img\" aria-label=\"sessions per %s\">\n"
+               "<line x1=\"40\" x2=\"860\" y1=\"220\" y2=\"220\" stroke=\"#333\"/>\n",
+            by_guide ? "guide" : "month", by_guide ? "guide" : "month");
+    for (size_t i = 0; i < r->nrows; i++) {
+        const pl_report_row *x = &r->rows[i];
+        double x0 = 50 + bw * (double)i, w = bw * 0.7;
+        unsigned s = sessions_of(x);
+        char label[PL_FINGERPRINT_HEX + 1];
+        snprintf(label, sizeof label, "%.*s", by_guide ? 8 : 7, x->key);
+        if (suppress && x->citizens > 0 && x->citizens < PL_REPORT_MIN_CITIZENS) {
+            fprintf(f, "<rect class=\"bar suppressed\" x=\"%.1f\" y=\"190\" width=\"%.1f\" "
+                       "height=\"30\" fill=\"none\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>"
+                       "<text x=\"%.1f\" y=\"184\">&lt;5</text>\n",
+                    x0, w, x0 + 2);
+        } else {
+            double h = 180.0 * s / most;
+            fprintf(f, "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+                       "fill=\"#36c\"><title>%u sessions</title></rect><text x=\"%.1f\" "
+                       "y=\"%.1f\">%u</text>\n",
+                    x0, 220 - h, w, h, s, x0 + 2, 214 - h, s);
+        }
+        fprintf(f, "<text x=\"%.1f\" y=\"238\">", x0);
+        html_text(f, label);
+        fputs("</text>\n", f);
+    }
+    fputs("</svg>\n<table id=\"report\"><tr><th></th><th>courses started</th><th>closed</th>", f);
+    for (unsigned k = 0; k < PL_SESSION_KINDS; k++)
+        fprintf(f, "<th>%s</th>", pl_session_kinds[k]);
+    fputs("<th>citizens</th><th>guides</th><th>supervisions</th><th>supervision hours</th></tr>\n",
+          f);
+    for (size_t i = 0; i < r->nrows; i++) {
+        char name[PL_NAME_MAX + 48];
+        if (by_guide)
+            snprintf(name, sizeof name, "%.8s %s", r->rows[i].key, r->rows[i].label);
+        else
+            snprintf(name, sizeof name, "%s", r->rows[i].key);
+        report_row(f, name, &r->rows[i], suppress);
+    }
+    report_row(f, "total", &r->total, suppress);
+    fputs("</table>\n", f);
+    html_end(f);
+    if (fclose(f) != 0 || !buf) {
+        free(buf);
+        fprintf(stderr, "peerlog: out of memory\n");
+        return EXIT_ERROR;
+    }
+    int rc = html_write(path, buf, n);
+    free(buf);
+    return rc;
+}

@@ -19,6 +19,10 @@ int html_write(const char *path, const char *buf, size_t n);
  * decrypted; an exit code. */
 int cli_audit_html(const char *path, const pl_audit *a, const pl_org *o, const char *from,
                    const char *to, const pl_opened *opened, size_t nopened);
+/* The report as a page: its table and a bar chart (SVG) of sessions per month, suppressed
+ * counts shown as "<5" and drawn without height; an exit code. */
+int cli_report_html(const char *path, const pl_report *r, const pl_org *o, const char *from,
+                    const char *to, int by_guide, int suppress);
 /* A citizen's consent receipt as a page to print or hand over; an exit code. */
 int cli_receipt_html(const char *path, const pl_receipt *r, const pl_org *o, json_t *kantara);
 /* Checks the checkpoint file at path against v and adds a finding per feed that does not

@@ -49,6 +49,7 @@ static const top_command commands[] = {
     {"verify", cmd_verify, "check every chain link and body hash, and the signatures"},
     {"audit", cmd_audit, "check that every contact was covered by consent (auditors)"},
     {"checkpoint", cmd_checkpoint, "'checkpoint sign -o FILE', 'checkpoint verify FILE'"},
+    {"report", cmd_report, "statistics for evaluation, small counts suppressed (auditors)"},
 };
 
 static void main_help(FILE *f)

@@ -51,10 +51,12 @@ typedef struct {
     uint8_t retracted, bad_meta;
     unsigned scopes;
     unsigned minutes;
+    uint8_t skind; /* a session's kind: index into pl_session_kinds */
     char subject[PL_SUBJECT_MAX + 1];
     char date[PL_DATE_LEN + 1], until[PL_DATE_LEN + 1];
     char guide[PL_FINGERPRINT_HEX + 1];
     char *subjects; /* a supervision's comma list */
+    char *guides;   /* a supervision's guides, comma list */
 } rec;
 
 typedef struct {
@@ -141,6 +143,21 @@ static int parse_fields(const pl_header *h, unsigned kind, rec *r)
             bad_meta = 1;
         r->minutes = (unsigned)m;
     }
+    if (kind == K_SESSION) {
+        unsigned k = 0;
+        if (fmt_meta_get(h->meta, h->meta_len, "kind", buf, sizeof buf) == 0)
+            while (k < PL_SESSION_KINDS && strcmp(buf, pl_session_kinds[k]) != 0)
+                k++;
+        if (k == PL_SESSION_KINDS)
+            bad_meta = 1;
+        r->skind = (uint8_t)(k % PL_SESSION_KINDS);
+    }
+    if (kind == K_SUPERVISION &&
+        fmt_meta_get(h->meta, h->meta_len, "guides", buf, sizeof buf) == 0) {
+        free(r->guides);
+        if (!(r->guides = strdup(buf)))
+            return -1;
+    }
     if (kind == K_SUPERVISION &&
         fmt_meta_get(h->meta, h->meta_len, "subjects", buf, sizeof buf) == 0) {
         if (subject_list_ok(buf, SUPERVISION_SUBJECTS_MAX) != 0)
@@ -166,6 +183,7 @@ static void free_rec(rec *r)
 {
     free(r->refs);
     free(r->subjects);
+    free(r->guides);
 }
 
 static int on_row(void *ctx, const pl_header *h, const uint8_t id[PL_ID_BYTES], int64_t n,
@@ -320,10 +338,14 @@ static void apply_corrections(rec *r, const ledger *g)
         memcpy(o->guide, c->guide, sizeof o->guide);
         o->scopes = c->scopes;
         o->minutes = c->minutes;
+        o->skind = c->skind;
         o->bad_meta = c->bad_meta;
         free(o->subjects);
         o->subjects = c->subjects;
         c->subjects = NULL;
+        free(o->guides);
+        o->guides = c->guides;
+        c->guides = NULL;
     }
 }
 
@@ -963,6 +985,50 @@ void pl_audit_free(pl_audit *a)
     memset(a, 0, sizeof *a);
 }
 
+/* What the audit and the report read: the organisation (o), verify's walk (rep) and every
+ * entry that reached the walk, in ledger order with corrections applied (L). The vault's
+ * owner must be a current member holding one of roles; what names the command. */
+static pl_status collect(pl_vault *v, unsigned roles, const char *what, pl_org *o,
+                         pl_verify_report *rep, rec_list *L, pl_err *err)
+{
+    pl_status st = vault_org(v, o, err);
+    if (st == PL_E_NOTFOUND)
+        return pl_fail(err, PL_E_NOTFOUND, "this vault belongs to no organisation: the %s "
+                                           "reads an organisation's ledger", what);
+    if (st != PL_OK)
+        return st;
+    const pl_org_member *me = org_member(o, v->id.sign_pk);
+    if (!me || me->removed || !(me->roles & roles))
+        return pl_fail(err, PL_E_ACCESS, "only an auditor or a coordinator runs the %s", what);
+    /* Room for every row at once: the highest row number is their count (rows are never
+     * deleted). */
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(v->db, "SELECT max(n) FROM entries", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW) {
+        sqlite3_int64 rows = sqlite3_column_int64(q, 0);
+        if (rows > 0 && rows < (sqlite3_int64)(SIZE_MAX / sizeof *L->r) &&
+            (L->r = malloc((size_t)rows * sizeof *L->r)) != NULL)
+            L->cap = (size_t)rows;
+    }
+    sqlite3_finalize(q);
+    walk_ctx w = {L, o, NULL, {0}, 0, 0};
+    st = verify_run(v, 0, rep, on_row, &w, err);
+    if (st == PL_OK && w.oom)
+        st = pl_fail(err, PL_E_NOMEM, "out of memory");
+    if (st != PL_OK)
+        return st;
+    size_t *by_id = NULL;
+    if (ledger_sort(L) != 0 || !(by_id = malloc((L->n + 1) * sizeof *by_id)))
+        return pl_fail(err, PL_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < L->n; i++)
+        by_id[i] = i;
+    qsort_r(by_id, L->n, sizeof *by_id, cmp_id_idx, L->r);
+    ledger g = {L->r, by_id, L->n};
+    apply_corrections(L->r, &g);
+    free(by_id);
+    return PL_OK;
+}
+
 pl_status vault_audit(pl_vault *v, const char *from, const char *to, pl_audit *a, pl_err *err)
 {
     memset(a, 0, sizeof *a);
@@ -971,7 +1037,7 @@ pl_status vault_audit(pl_vault *v, const char *from, const char *to, pl_audit *a
     pl_org *o = calloc(1, sizeof *o);
     pl_verify_report *rep = calloc(1, sizeof *rep);
     rec_list L = {0};
-    size_t *by_id = NULL, *ix = NULL;
+    size_t *ix = NULL;
     named *nm = NULL;
     size_t nnamed = 0;
     pl_status st = PL_OK;
@@ -979,48 +1045,17 @@ pl_status vault_audit(pl_vault *v, const char *from, const char *to, pl_audit *a
         st = pl_fail(err, PL_E_NOMEM, "out of memory");
         goto out;
     }
-    if ((st = vault_org(v, o, err)) != PL_OK) {
-        if (st == PL_E_NOTFOUND)
-            st = pl_fail(err, PL_E_NOTFOUND, "this vault belongs to no organisation: the audit "
-                                             "checks an organisation's ledger");
-        goto out;
-    }
-    const pl_org_member *me = org_member(o, v->id.sign_pk);
-    if (!me || me->removed || !(me->roles & (PL_ROLE_COORDINATOR | PL_ROLE_AUDITOR))) {
-        st = pl_fail(err, PL_E_ACCESS, "only an auditor or a coordinator runs the audit");
-        goto out;
-    }
-    /* Room for every row at once: the highest row number is their count (rows are never
-     * deleted). */
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(v->db, "SELECT max(n) FROM entries", -1, &q, NULL) == SQLITE_OK &&
-        sqlite3_step(q) == SQLITE_ROW) {
-        sqlite3_int64 rows = sqlite3_column_int64(q, 0);
-        if (rows > 0 && rows < (sqlite3_int64)(SIZE_MAX / sizeof *L.r) &&
-            (L.r = malloc((size_t)rows * sizeof *L.r)) != NULL)
-            L.cap = (size_t)rows;
-    }
-    sqlite3_finalize(q);
-    walk_ctx w = {&L, o, NULL, {0}, 0, 0};
-    st = verify_run(v, 0, rep, on_row, &w, err);
-    if (st == PL_OK && w.oom)
-        st = pl_fail(err, PL_E_NOMEM, "out of memory");
-    if (st != PL_OK)
+    if ((st = collect(v, PL_ROLE_COORDINATOR | PL_ROLE_AUDITOR, "audit", o, rep, &L, err)) !=
+        PL_OK)
         goto out;
     a->entries = rep->entries;
     a->feeds = rep->feeds;
     a->signatures_checked = rep->signatures_checked;
     a->bodies_checked = rep->bodies_checked;
-    if (ledger_sort(&L) != 0 || !(by_id = malloc((L.n + 1) * sizeof *by_id)) ||
-        !(ix = malloc((L.n + 1) * sizeof *ix))) {
+    if (!(ix = malloc((L.n + 1) * sizeof *ix))) {
         st = pl_fail(err, PL_E_NOMEM, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < L.n; i++)
-        by_id[i] = i;
-    qsort_r(by_id, L.n, sizeof *by_id, cmp_id_idx, L.r);
-    ledger g = {L.r, by_id, L.n};
-    apply_corrections(L.r, &g);
 
     audit_run A = {a, o, from ? from : "", to ? to : "", "", 0};
     if (to)
@@ -1057,7 +1092,6 @@ pl_status vault_audit(pl_vault *v, const char *from, const char *to, pl_audit *a
     if (A.oom)
         st = pl_fail(err, PL_E_NOMEM, "out of memory");
 out:
-    free(by_id);
     free(ix);
     free(nm);
     free_recs(&L);
@@ -1066,4 +1100,221 @@ out:
     if (st != PL_OK)
         pl_audit_free(a);
     return st;
+}
+
+/* ---- report ------------------------------------------------------------------------------ */
+
+enum { CELL_STARTED, CELL_CLOSED, CELL_KIND, CELL_ANY = CELL_KIND + PL_SESSION_KINDS, CELL_GUIDE,
+       CELLS };
+
+/* One (row, cell, citizen or guide) fact; sorted, the distinct ones are counted. */
+typedef struct {
+    size_t row;
+    unsigned cell;
+    char who[PL_FINGERPRINT_HEX + 1];
+} fact;
+
+static int cmp_fact(const void *a, const void *b)
+{
+    const fact *x = a, *y = b;
+    if (x->row != y->row)
+        return x->row < y->row ? -1 : 1;
+    if (x->cell != y->cell)
+        return x->cell < y->cell ? -1 : 1;
+    return strcmp(x->who, y->who);
+}
+
+static int cmp_row(const void *a, const void *b)
+{
+    return strcmp(((const pl_report_row *)a)->key, ((const pl_report_row *)b)->key);
+}
+
+typedef struct {
+    pl_report *r;
+    size_t cap;
+    fact *facts;
+    size_t nfacts, capfacts;
+    int oom;
+} report_build;
+
+/* The row for key (made when new); SIZE_MAX when out of memory. */
+static size_t row_of(report_build *b, const char *key, const char *label)
+{
+    for (size_t i = 0; i < b->r->nrows; i++) /* months and guides: a few dozen rows */
+        if (!strcmp(b->r->rows[i].key, key))
+            return i;
+    if (b->r->nrows == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 16;
+        pl_report_row *bigger = realloc(b->r->rows, cap * sizeof *bigger);
+        if (!bigger) {
+            b->oom = 1;
+            return SIZE_MAX;
+        }
+        b->r->rows = bigger;
+        b->cap = cap;
+    }
+    pl_report_row *x = &b->r->rows[b->r->nrows];
+    memset(x, 0, sizeof *x);
+    snprintf(x->key, sizeof x->key, "%s", key);
+    snprintf(x->label, sizeof x->label, "%s", label ? label : "");
+    return b->r->nrows++;
+}
+
+static void add_fact(report_build *b, size_t row, unsigned cell, const char *who)
+{
+    if (row == SIZE_MAX)
+        return;
+    if (b->nfacts == b->capfacts) {
+        size_t cap = b->capfacts ? 2 * b->capfacts : 256;
+        fact *bigger = realloc(b->facts, cap * sizeof *bigger);
+        if (!bigger) {
+            b->oom = 1;
+            return;
+        }
+        b->facts = bigger;
+        b->capfacts = cap;
+    }
+    fact *f = &b->facts[b->nfacts++];
+    f->row = row;
+    f->cell = cell;
+    snprintf(f->who, sizeof f->who, "%s", who);
+}
+
+/* The row an entry counts in: its month, or (by guide) its author's fingerprint. */
+static size_t entry_row(report_build *b, const rec *e, int by_guide)
+{
+    char month[8];
+    if (!by_guide) {
+        snprintf(month, sizeof month, "%.7s", e->date);
+        return row_of(b, month, NULL);
+    }
+    if (!e->author)
+        return SIZE_MAX;
+    return row_of(b, e->author->id.fingerprint, e->author->id.name);
+}
+
+static unsigned *cell_count(pl_report_row *x, unsigned cell)
+{
+    if (cell == CELL_STARTED)
+        return &x->citizens_started;
+    if (cell == CELL_CLOSED)
+        return &x->citizens_closed;
+    if (cell < CELL_ANY)
+        return &x->citizens_kind[cell - CELL_KIND];
+    return cell == CELL_ANY ? &x->citizens : &x->guides;
+}
+
+static void sum_row(pl_report_row *t, const pl_report_row *x)
+{
+    t->courses_started += x->courses_started;
+    t->courses_closed += x->courses_closed;
+    for (unsigned k = 0; k < PL_SESSION_KINDS; k++) {
+        t->sessions[k] += x->sessions[k];
+        t->minutes[k] += x->minutes[k];
+    }
+    t->supervisions += x->supervisions;
+    t->supervision_minutes += x->supervision_minutes;
+}
+
+pl_status vault_report(pl_vault *v, const char *from, const char *to, int by_guide,
+                       pl_report *out, pl_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if ((from && !fmt_date_valid(from)) || (to && !fmt_date_valid(to)))
+        return pl_fail(err, PL_E_INVALID, "the report's dates must be valid YYYY-MM-DD dates");
+    pl_org *o = calloc(1, sizeof *o);
+    pl_verify_report *rep = calloc(1, sizeof *rep);
+    rec_list L = {0};
+    report_build b = {out, 0, NULL, 0, 0, 0};
+    pl_status st = PL_OK;
+    if (!o || !rep) {
+        st = pl_fail(err, PL_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if ((st = collect(v, PL_ROLE_COORDINATOR | PL_ROLE_AUDITOR, "report", o, rep, &L, err)) !=
+        PL_OK)
+        goto out;
+    audit_run A = {NULL, o, from ? from : "", to ? to : "", "", 0};
+    for (size_t i = 0; i < L.n && !b.oom; i++) {
+        const rec *e = &L.r[i];
+        if (!live(e) || !in_range(&A, e->date))
+            continue;
+        if (e->kind == K_COLLAB || e->kind == K_CLOSE || e->kind == K_SESSION) {
+            size_t row = entry_row(&b, e, by_guide);
+            if (row == SIZE_MAX)
+                continue;
+            pl_report_row *x = &out->rows[row];
+            if (e->kind == K_COLLAB) {
+                x->courses_started++;
+                add_fact(&b, row, CELL_STARTED, e->subject);
+            } else if (e->kind == K_CLOSE) {
+                x->courses_closed++;
+                add_fact(&b, row, CELL_CLOSED, e->subject);
+            } else {
+                x->sessions[e->skind]++;
+                x->minutes[e->skind] += e->minutes;
+                add_fact(&b, row, CELL_KIND + e->skind, e->subject);
+                add_fact(&b, row, CELL_ANY, e->subject);
+                if (e->author)
+                    add_fact(&b, row, CELL_GUIDE, e->author->id.fingerprint);
+            }
+        } else if (e->kind == K_SUPERVISION) {
+            /* by month: once; by guide: for each guide it names */
+            if (!by_guide) {
+                size_t row = entry_row(&b, e, 0);
+                if (row != SIZE_MAX) {
+                    out->rows[row].supervisions++;
+                    out->rows[row].supervision_minutes += e->minutes;
+                }
+                continue;
+            }
+            for (const char *p = e->guides; p && *p;) {
+                const char *c = strchr(p, ',');
+                size_t l = c ? (size_t)(c - p) : strlen(p);
+                char fp[PL_FINGERPRINT_HEX + 1];
+                snprintf(fp, sizeof fp, "%.*s", (int)(l < PL_FINGERPRINT_HEX ? l : PL_FINGERPRINT_HEX), p);
+                const pl_org_member *g = pl_org_find(o, fp);
+                size_t row = g ? row_of(&b, g->id.fingerprint, g->id.name) : SIZE_MAX;
+                if (row != SIZE_MAX) {
+                    out->rows[row].supervisions++;
+                    out->rows[row].supervision_minutes += e->minutes;
+                }
+                p = c ? c + 1 : NULL;
+            }
+        }
+    }
+    if (b.oom) {
+        st = pl_fail(err, PL_E_NOMEM, "out of memory");
+        goto out;
+    }
+    /* Distinct citizens (and guides) behind each count, per row and over all rows. */
+    qsort(b.facts, b.nfacts, sizeof *b.facts, cmp_fact);
+    for (size_t i = 0; i < b.nfacts; i++)
+        if (i == 0 || cmp_fact(&b.facts[i - 1], &b.facts[i]) != 0)
+            (*cell_count(&out->rows[b.facts[i].row], b.facts[i].cell))++;
+    for (size_t i = 0; i < b.nfacts; i++)
+        b.facts[i].row = 0;
+    qsort(b.facts, b.nfacts, sizeof *b.facts, cmp_fact);
+    for (size_t i = 0; i < b.nfacts; i++)
+        if (i == 0 || cmp_fact(&b.facts[i - 1], &b.facts[i]) != 0)
+            (*cell_count(&out->total, b.facts[i].cell))++;
+    for (size_t i = 0; i < out->nrows; i++)
+        sum_row(&out->total, &out->rows[i]);
+    qsort(out->rows, out->nrows, sizeof *out->rows, cmp_row);
+out:
+    free(b.facts);
+    free_recs(&L);
+    free(rep);
+    free(o);
+    if (st != PL_OK)
+        pl_report_free(out);
+    return st;
+}
+
+void pl_report_free(pl_report *r)
+{
+    if (!r)
+        return;
+    free(r->rows);
+    memset(r, 0, sizeof *r);
 }

@@ -10,7 +10,8 @@
 static const char *const scope_names[] = {"peer-support", "record-keeping", "supervision-sharing",
                                           "contact-professionals", "evaluation"};
 #define NSCOPES (sizeof scope_names / sizeof scope_names[0])
-static const char *const session_kinds[] = {"one-to-one", "accompaniment", "group", "ward"};
+const char *const pl_session_kinds[PL_SESSION_KINDS] = {"one-to-one", "accompaniment", "group",
+                                                        "ward"};
 static const char *const consent_methods[] = {"written", "verbal", "digital"};
 
 #define TEXT_MAX 200u   /* name, contact, place, a theme, a reason */
@@ -226,7 +227,7 @@ static pl_status schema_session(json_t *b, meta_set *m, pl_err *err)
     json_t *min = json_object_get(b, "minutes"), *themes = json_object_get(b, "themes"), *t;
     if (!json_is_integer(min) || json_integer_value(min) < 1 || json_integer_value(min) > 1440)
         return pl_fail(err, PL_E_INVALID, "'minutes' must be a whole number from 1 to 1440");
-    if (!one_of(kind, session_kinds, 4))
+    if (!one_of(kind, pl_session_kinds, PL_SESSION_KINDS))
         return pl_fail(err, PL_E_INVALID,
                        "'kind' must be one-to-one, accompaniment, group or ward, not '%s'", kind);
     if (themes) {

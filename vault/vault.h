@@ -123,6 +123,9 @@ enum {
 };
 #define PL_SCOPE_SESSION (PL_SCOPE_PEER_SUPPORT | PL_SCOPE_RECORD_KEEPING)
 
+#define PL_SESSION_KINDS 4u
+extern const char *const pl_session_kinds[PL_SESSION_KINDS]; /* one-to-one, ... ward */
+
 /* Parses "a,b,c" into a mask; -1 names the first unknown scope in bad[cap]. */
 PL_WUR int pl_scopes_parse(const char *list, unsigned *mask, char *bad, size_t cap);
 /* Writes the mask as a comma list in canonical order. */
@@ -261,6 +264,34 @@ void pl_audit_free(pl_audit *a);
 /* Days since 1970-01-01 of a valid date, and back. */
 long pl_day_number(const char *date);
 void pl_date_of_day(long day, char out[PL_DATE_LEN + 1]);
+/* ---- report (formats/report.md) --------------------------------------------------------- */
+
+#define PL_REPORT_MIN_CITIZENS 5u /* cells about fewer citizens are suppressed ("<5") */
+
+typedef struct {
+    char key[PL_FINGERPRINT_HEX + 1]; /* "YYYY-MM", or a guide's fingerprint */
+    char label[PL_NAME_MAX + 1];      /* the guide's name, when this vault can read it */
+    unsigned courses_started, courses_closed;
+    unsigned sessions[PL_SESSION_KINDS], minutes[PL_SESSION_KINDS];
+    unsigned supervisions, supervision_minutes;
+    unsigned guides;                  /* guides with sessions */
+    /* How many distinct citizens each count is about: the suppression rule's measure. */
+    unsigned citizens_started, citizens_closed, citizens_kind[PL_SESSION_KINDS], citizens;
+} pl_report_row;
+
+typedef struct {
+    pl_report_row *rows; /* by month (ascending) or by guide (by fingerprint) */
+    size_t nrows;
+    pl_report_row total;
+} pl_report;
+
+/* Statistics for evaluation from headers only (an auditor's or coordinator's vault): courses
+ * started and closed, sessions and their minutes by kind, active guides, supervisions, per
+ * month or per guide, for entries dated from..to (NULL: open). Free with pl_report_free. */
+PL_WUR pl_status vault_report(pl_vault *v, const char *from, const char *to, int by_guide,
+                              pl_report *out, pl_err *err);
+void pl_report_free(pl_report *r);
+
 /* The date months after from (a valid date), the day clamped to the month's last. */
 void pl_date_plus_months(const char *from, int months, char out[PL_DATE_LEN + 1]);
 

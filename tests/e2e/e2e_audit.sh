@@ -136,6 +136,54 @@ expect_rc 0 "the coordinator audits too" -- pl audit --json
 opened="$(json 'sorted(j["bodies_opened"].items())')"
 expect_not_in "'session'" "$opened" "the coordinator's audit decrypts no session"
 
+# ---- the report: statistics from headers, small counts suppressed ----------------------------
+as aud
+expect_rc 0 "report by month" -- pl report --json
+python3 - "$T/out" <<'PY' || fail "report by month: $OUT"
+import json, sys
+j = json.load(open(sys.argv[1]))
+t = j["total"]
+assert t["sessions"] == {"one-to-one": 160, "accompaniment": 0, "group": 40, "ward": 0}, t
+assert t["courses_started"] == 10 and t["courses_closed"] == 10 and t["citizens"] == 10, t
+assert t["hours_total"] == 160 + 60 and t["guides"] == 3 and t["supervisions"] == 10, t
+rows = {r["key"]: r for r in j["rows"]}
+assert sorted(rows) == ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06"], sorted(rows)
+# January: the courses starting on the 5th, 12th, 19th and 26th, 4 citizens: suppressed
+assert rows["2026-01"]["citizens"] == "<5" and rows["2026-01"]["courses_started"] == "<5"
+assert rows["2026-01"]["sessions"]["one-to-one"] == "<5"
+assert rows["2026-03"]["citizens"] == 10 and isinstance(rows["2026-03"]["sessions"]["one-to-one"], int)
+assert sum(r["supervisions"] for r in j["rows"]) == 10
+PY
+expect_rc 0 "report by guide" -- pl report --by guide --json
+[ "$(json 'sorted(r["citizens"] for r in j["rows"])')" = "['<5', '<5', '<5']" ] ||
+  fail "every guide has fewer than 5 citizens: suppressed: $OUT"
+[ "$(json 'j["total"]["sessions"]["one-to-one"]')" = 160 ] || fail "the total is not: $OUT"
+expect_rc 5 "an auditor may not lift suppression" -- pl report --no-suppress
+expect_in "only a coordinator" "$ERR" "says who may"
+as coord
+expect_rc 0 "a coordinator may" -- pl report --no-suppress --json
+[ "$(json '[r["citizens"] for r in j["rows"] if r["key"] == "2026-01"][0]')" = 4 ] ||
+  fail "unsuppressed January: 4 citizens: $OUT"
+as aud
+expect_rc 0 "report as text" -- pl report --from 2026-01-01 --to 2026-06-30
+expect_in "2026-01" "$OUT" "months in text"
+expect_in "<5" "$OUT" "suppressed in text"
+expect_rc 2 "report --by week" -- pl report --by week
+expect_rc 2 "report bad date" -- pl report --to 2026-02-30
+as g1
+expect_rc 5 "a guide runs no report" -- pl report
+as aud
+expect_rc 0 "report as a page" -- pl report --html "$T/report.html"
+grep -q "<script" "$T/report.html" && fail "no scripts in the report page"
+[ "$(grep -o 'class="bar' "$T/report.html" | wc -l)" = 6 ] || fail "a bar per month"
+grep -q 'class="bar suppressed"' "$T/report.html" || fail "January's bar is suppressed"
+if command -v chromium >/dev/null; then
+  timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
+    --user-data-dir="$T/chromium-r" --no-first-run --dump-dom "file://$T/report.html" \
+    > "$T/rdom.html" 2>/dev/null || fail "chromium renders the report"
+  [ "$(grep -o '<rect class="bar' "$T/rdom.html" | wc -l)" = 6 ] || fail "bars in the DOM"
+fi
+
 # ---- a checkpoint of the clean ledger ------------------------------------------------------
 as aud
 expect_rc 0 "checkpoint sign" -- pl checkpoint sign -o "$T/q2.checkpoint"
