@@ -123,6 +123,9 @@ int cli_consent_check_receipt(cli_ctx *ctx, int argc, char **argv);
 /* Shared helpers of the commands. */
 void cli_hex(const uint8_t *p, size_t n, char *out, size_t cap);
 void cli_time_iso(int64_t ms, char out[32]);
+/* Checks --from and --to (either may be NULL): valid dates, from not after to; EXIT_OK, or
+ * EXIT_USAGE after printing why. */
+int cli_date_range(const cli_command *cmd, const char *from, const char *to);
 /* Parses a whole number in [lo, hi]; -1 when it is not one. */
 int cli_parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigned long *out);
 

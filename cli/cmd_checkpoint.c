@@ -54,17 +54,13 @@ int cli_audit_checkpoint(pl_vault *v, const char *path, pl_audit *a, json_t **ou
     size_t shown = rep->nproblems < PL_VERIFY_MAX_PROBLEMS ? rep->nproblems
                                                            : PL_VERIFY_MAX_PROBLEMS;
     for (size_t i = 0; i < shown + (rep->nproblems > shown); i++) {
-        if (a->nfindings == a->capfindings) {
-            size_t cap = a->capfindings ? 2 * a->capfindings : 16;
-            pl_finding *bigger = realloc(a->findings, cap * sizeof *bigger);
-            if (!bigger) {
-                free(rep);
-                fprintf(stderr, "peerlog: out of memory\n");
-                return EXIT_ERROR;
-            }
-            a->findings = bigger;
-            a->capfindings = cap;
+        pl_finding *grown = pl_grow(a->findings, &a->capfindings, a->nfindings, sizeof *grown);
+        if (!grown) {
+            free(rep);
+            fprintf(stderr, "peerlog: out of memory\n");
+            return EXIT_ERROR;
         }
+        a->findings = grown;
         pl_finding *f = &a->findings[a->nfindings++];
         memset(f, 0, sizeof *f);
         f->rule = PL_RULE_CHECKPOINT;

@@ -103,12 +103,8 @@ int cmd_report(cli_ctx *ctx, int argc, char **argv)
     int rc = cli_parse(ctx, &cmd, argc, argv, pos, 0, &npos);
     if (rc)
         return rc < 0 ? EXIT_USAGE : cli_finish_stdout();
-    if (from && !fmt_date_valid(from))
-        return cli_usage_error(&cmd, "--from takes a date as YYYY-MM-DD, not '%s'", from);
-    if (to && !fmt_date_valid(to))
-        return cli_usage_error(&cmd, "--to takes a date as YYYY-MM-DD, not '%s'", to);
-    if (from && to && strcmp(from, to) > 0)
-        return cli_usage_error(&cmd, "--from %s comes after --to %s", from, to);
+    if ((rc = cli_date_range(&cmd, from, to)) != EXIT_OK)
+        return rc;
     if (by && strcmp(by, "month") && strcmp(by, "guide"))
         return cli_usage_error(&cmd, "--by takes month or guide, not '%s'", by);
     int by_guide = by && !strcmp(by, "guide");

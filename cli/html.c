@@ -39,15 +39,23 @@ void html_begin(FILE *f, const char *title)
           f);
 }
 
-void html_end(FILE *f)
+static void html_end(FILE *f)
 {
     fputs("</body></html>\n", f);
 }
 
-int html_write(const char *path, const char *buf, size_t n)
+int html_close(FILE *f, char **buf, size_t *n, const char *path)
 {
+    html_end(f);
+    /* open_memstream: *buf and *n are set when the stream is closed */
+    if (fclose(f) != 0 || !*buf) {
+        free(*buf);
+        fprintf(stderr, "peerlog: out of memory\n");
+        return EXIT_ERROR;
+    }
     pl_err err = {{0}};
-    pl_status st = pl_file_write_atomic(path, (const uint8_t *)buf, n, &err);
+    pl_status st = pl_file_write_atomic(path, (const uint8_t *)*buf, *n, &err);
+    free(*buf);
     if (st != PL_OK)
         return cli_fail(st, &err);
     return EXIT_OK;
@@ -248,15 +256,7 @@ int cli_audit_html(const char *path, const pl_audit *a, const pl_org *o, const c
         fputs("</section>\n", f);
         i = j;
     }
-    html_end(f);
-    if (fclose(f) != 0 || !buf) {
-        free(buf);
-        fprintf(stderr, "peerlog: out of memory\n");
-        return EXIT_ERROR;
-    }
-    int rc = html_write(path, buf, n);
-    free(buf);
-    return rc;
+    return html_close(f, &buf, &n, path);
 }
 
 /* ---- a consent receipt ------------------------------------------------------------------- */
@@ -333,16 +333,8 @@ int cli_receipt_html(const char *path, const pl_receipt *r, const pl_org *o, jso
           f);
     html_text(f, json);
     fputs("</pre>\n", f);
-    html_end(f);
     jfree(json);
-    if (fclose(f) != 0 || !buf) {
-        free(buf);
-        fprintf(stderr, "peerlog: out of memory\n");
-        return EXIT_ERROR;
-    }
-    int rc = html_write(path, buf, n);
-    free(buf);
-    return rc;
+    return html_close(f, &buf, &n, path);
 }
 
 /* ---- the report -------------------------------------------------------------------------- */
@@ -443,13 +435,5 @@ int cli_report_html(const char *path, const pl_report *r, const pl_org *o, const
     }
     report_row(f, "total", &r->total, suppress);
     fputs("</table>\n", f);
-    html_end(f);
-    if (fclose(f) != 0 || !buf) {
-        free(buf);
-        fprintf(stderr, "peerlog: out of memory\n");
-        return EXIT_ERROR;
-    }
-    int rc = html_write(path, buf, n);
-    free(buf);
-    return rc;
+    return html_close(f, &buf, &n, path);
 }

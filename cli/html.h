@@ -8,12 +8,11 @@
 
 /* Writes s with &, <, >, " and ' escaped. */
 void html_text(FILE *f, const char *s);
-/* The page's head (title escaped, inline style) and its end. */
+/* The page's head (title escaped, inline style). */
 void html_begin(FILE *f, const char *title);
-void html_end(FILE *f);
-/* Writes the page built in buf[n] to path crash-safely; an exit code (0 ok, after printing
- * the error otherwise). */
-int html_write(const char *path, const char *buf, size_t n);
+/* Ends the page in f (open_memstream(buf, n)), closes f and writes the page to path
+ * crash-safely; frees *buf. An exit code (0 ok, after printing the error otherwise). */
+int html_close(FILE *f, char **buf, size_t *n, const char *path);
 
 /* The audit as a page with a timeline (SVG) per citizen, saying which bodies the audit
  * decrypted; an exit code. */

@@ -63,3 +63,14 @@ int cli_parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigned l
     *out = v;
     return 0;
 }
+
+int cli_date_range(const cli_command *cmd, const char *from, const char *to)
+{
+    if (from && !fmt_date_valid(from))
+        return cli_usage_error(cmd, "--from takes a date as YYYY-MM-DD, not '%s'", from);
+    if (to && !fmt_date_valid(to))
+        return cli_usage_error(cmd, "--to takes a date as YYYY-MM-DD, not '%s'", to);
+    if (from && to && strcmp(from, to) > 0)
+        return cli_usage_error(cmd, "--from %s comes after --to %s", from, to);
+    return EXIT_OK;
+}

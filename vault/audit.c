@@ -199,14 +199,10 @@ static int on_row(void *ctx, const pl_header *h, const uint8_t id[PL_ID_BYTES], 
             return 0;
         free_rec(&L->r[--L->n]);
     }
-    if (L->n == L->cap) {
-        size_t cap = L->cap ? 2 * L->cap : 1024;
-        rec *bigger = realloc(L->r, cap * sizeof *bigger);
-        if (!bigger)
-            return w->oom = 1;
-        L->r = bigger;
-        L->cap = cap;
-    }
+    rec *grown = pl_grow(L->r, &L->cap, L->n, sizeof *grown);
+    if (!grown)
+        return w->oom = 1;
+    L->r = grown;
     if (!w->have_feed || memcmp(w->feed, h->feed, PL_SIGN_PK_BYTES) != 0) {
         memcpy(w->feed, h->feed, PL_SIGN_PK_BYTES);
         w->author = org_member(w->o, h->feed);
@@ -368,16 +364,12 @@ static void finding(audit_run *A, unsigned rule, const char *subject, const char
 {
     pl_audit *a = A->a;
     a->rule_count[rule]++;
-    if (a->nfindings == a->capfindings) {
-        size_t cap = a->capfindings ? 2 * a->capfindings : 64;
-        pl_finding *bigger = realloc(a->findings, cap * sizeof *bigger);
-        if (!bigger) {
-            A->oom = 1;
-            return;
-        }
-        a->findings = bigger;
-        a->capfindings = cap;
+    pl_finding *grown = pl_grow(a->findings, &a->capfindings, a->nfindings, sizeof *grown);
+    if (!grown) {
+        A->oom = 1;
+        return;
     }
+    a->findings = grown;
     pl_finding *f = &a->findings[a->nfindings++];
     memset(f, 0, sizeof *f);
     f->rule = rule;
@@ -540,16 +532,12 @@ static void event(audit_run *A, const rec *e, const char *subject, const char *k
                   const char *end)
 {
     pl_audit *a = A->a;
-    if (a->nevents == a->capevents) {
-        size_t cap = a->capevents ? 2 * a->capevents : 256;
-        pl_audit_event *bigger = realloc(a->events, cap * sizeof *bigger);
-        if (!bigger) {
-            A->oom = 1;
-            return;
-        }
-        a->events = bigger;
-        a->capevents = cap;
+    pl_audit_event *grown = pl_grow(a->events, &a->capevents, a->nevents, sizeof *grown);
+    if (!grown) {
+        A->oom = 1;
+        return;
     }
+    a->events = grown;
     pl_audit_event *x = &a->events[a->nevents++];
     memset(x, 0, sizeof *x);
     snprintf(x->subject, sizeof x->subject, "%s", subject);
@@ -1143,16 +1131,12 @@ static size_t row_of(report_build *b, const char *key, const char *label)
     for (size_t i = 0; i < b->r->nrows; i++) /* months and guides: a few dozen rows */
         if (!strcmp(b->r->rows[i].key, key))
             return i;
-    if (b->r->nrows == b->cap) {
-        size_t cap = b->cap ? 2 * b->cap : 16;
-        pl_report_row *bigger = realloc(b->r->rows, cap * sizeof *bigger);
-        if (!bigger) {
-            b->oom = 1;
-            return SIZE_MAX;
-        }
-        b->r->rows = bigger;
-        b->cap = cap;
+    pl_report_row *grown = pl_grow(b->r->rows, &b->cap, b->r->nrows, sizeof *grown);
+    if (!grown) {
+        b->oom = 1;
+        return SIZE_MAX;
     }
+    b->r->rows = grown;
     pl_report_row *x = &b->r->rows[b->r->nrows];
     memset(x, 0, sizeof *x);
     snprintf(x->key, sizeof x->key, "%s", key);
@@ -1164,16 +1148,12 @@ static void add_fact(report_build *b, size_t row, unsigned cell, const char *who
 {
     if (row == SIZE_MAX)
         return;
-    if (b->nfacts == b->capfacts) {
-        size_t cap = b->capfacts ? 2 * b->capfacts : 256;
-        fact *bigger = realloc(b->facts, cap * sizeof *bigger);
-        if (!bigger) {
-            b->oom = 1;
-            return;
-        }
-        b->facts = bigger;
-        b->capfacts = cap;
+    fact *grown = pl_grow(b->facts, &b->capfacts, b->nfacts, sizeof *grown);
+    if (!grown) {
+        b->oom = 1;
+        return;
     }
+    b->facts = grown;
     fact *f = &b->facts[b->nfacts++];
     f->row = row;
     f->cell = cell;

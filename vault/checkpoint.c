@@ -14,16 +14,10 @@ static void cp_problem(pl_checkpoint_report *rep, const uint8_t *feed, uint64_t 
 static void cp_problem(pl_checkpoint_report *rep, const uint8_t *feed, uint64_t seq,
                        const char *fmt, ...)
 {
-    if (rep->nproblems < PL_VERIFY_MAX_PROBLEMS) {
-        pl_problem *p = &rep->problem[rep->nproblems];
-        memcpy(p->feed, feed, PL_SIGN_PK_BYTES);
-        p->seq = seq;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(p->what, sizeof p->what, fmt, ap);
-        va_end(ap);
-    }
-    rep->nproblems++;
+    va_list ap;
+    va_start(ap, fmt);
+    problem_vadd(rep->problem, &rep->nproblems, feed, seq, fmt, ap);
+    va_end(ap);
 }
 
 /* The organisation, and this vault's owner as a current auditor (for signing) or member. */

@@ -104,3 +104,16 @@ out:
     free(dir);
     return st;
 }
+
+void *pl_grow(void *p, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return p;
+    size_t want = *cap ? 2 * *cap : 16;
+    if (want <= n || want > SIZE_MAX / size)
+        return NULL;
+    void *bigger = realloc(p, want * size);
+    if (bigger)
+        *cap = want;
+    return bigger;
+}

@@ -2,6 +2,8 @@
 #ifndef PL_VAULT_INTERNAL_H
 #define PL_VAULT_INTERNAL_H
 
+#include <stdarg.h>
+
 #define SQLITE_HAS_CODEC 1
 #include <sqlite3.h>
 
@@ -164,6 +166,9 @@ int org_may_write(pl_vault *v, const pl_org *o, const pl_header *h, char *why, s
 /* The same for an author already looked up: m is org_member(o, h->feed). */
 int org_may_write_as(pl_vault *v, const pl_org *o, const pl_org_member *m, const pl_header *h,
                      char *why, size_t cap);
+/* verify.c: adds a problem to list[*n] (counted, kept while there is room). */
+void problem_vadd(pl_problem list[PL_VERIFY_MAX_PROBLEMS], size_t *n, const uint8_t *feed,
+                  uint64_t seq, const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 /* verify.c: called for each entry the walk reads whose header decodes, in the order of
  * (feed, seq) (where a feed forked, the entries at one place in any order: arrival is their
  * local row number n), with org_may_write's verdict (0 outside an organisation) and intact 0

@@ -601,6 +601,10 @@ int vault_is_restored(const pl_vault *v);
 /* The head of the owner's feed when the backup was made (0 when not restored). */
 uint64_t vault_restored_head(pl_vault *v);
 
+/* Room for element n of the array p holding *cap elements of size bytes: p itself, or p grown
+ * (doubling, from 16; *cap updated); NULL when out of memory, p then unchanged. */
+void *pl_grow(void *p, size_t *cap, size_t n, size_t size);
+
 /* Whole files: read (refused unread when larger than max) and written crash-safely (a
  * temporary name beside path, fsync, rename, fsync of the directory). */
 PL_WUR pl_status pl_file_read(const char *path, size_t max, uint8_t **out, size_t *len,

@@ -9,20 +9,26 @@
 static void problem(pl_verify_report *rep, const uint8_t *feed, uint64_t seq, const char *fmt,
                     ...) __attribute__((format(printf, 4, 5)));
 
-static void problem(pl_verify_report *rep, const uint8_t *feed, uint64_t seq, const char *fmt, ...)
+void problem_vadd(pl_problem list[PL_VERIFY_MAX_PROBLEMS], size_t *n, const uint8_t *feed,
+                  uint64_t seq, const char *fmt, va_list ap)
 {
-    if (rep->nproblems < PL_VERIFY_MAX_PROBLEMS) {
-        pl_problem *p = &rep->problem[rep->nproblems];
+    if (*n < PL_VERIFY_MAX_PROBLEMS) {
+        pl_problem *p = &list[*n];
         memset(p, 0, sizeof *p);
         if (feed)
             memcpy(p->feed, feed, PL_SIGN_PK_BYTES);
         p->seq = seq;
-        va_list ap;
-        va_start(ap, fmt);
         vsnprintf(p->what, sizeof p->what, fmt, ap);
-        va_end(ap);
     }
-    rep->nproblems++;
+    (*n)++;
+}
+
+static void problem(pl_verify_report *rep, const uint8_t *feed, uint64_t seq, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    problem_vadd(rep->problem, &rep->nproblems, feed, seq, fmt, ap);
+    va_end(ap);
 }
 
 /* PRAGMA quick_check reads every page of every table and index, so SQLCipher checks each
