@@ -14,7 +14,9 @@ static void print_text(const pl_receipt *r, const pl_org *o, json_t *k)
     printf("Consent receipt from %s\n\n", o->name);
     printf("Your pseudonym:     %s (the organisation's records use it instead of your name)\n",
            r->subject);
-    printf("You agreed on:      %s (recorded %s), by %s\n", r->valid_from, r->issued,
+    char recorded[PL_DATE_LEN + 1];
+    pl_date_of_day((long)(r->time_ms / 86400000), recorded);
+    printf("You agreed on:      %s (recorded %s), by %s\n", r->valid_from, recorded,
            json_string_value(json_object_get(k, "collectionMethod")));
     printf("Valid:              from %s %s\n", r->valid_from,
            r->valid_until[0] ? "until the day below" : "until you withdraw it");
@@ -76,7 +78,7 @@ int cli_consent_receipt(cli_ctx *ctx, int argc, char **argv)
     if (entry && (strlen(entry) < 4 || strlen(entry) > PL_ID_HEX ||
                   strspn(entry, "0123456789abcdef") != strlen(entry)))
         return cli_usage_error(&cmd, "--entry takes 4 to 64 lowercase hex digits of an id");
-    if ((text && ctx->json) || (html && ctx->json))
+    if (text + ctx->json + (html != NULL) > 1)
         return cli_usage_error(&cmd, "choose one of --text, --json and --html");
     pl_vault *v = NULL;
     if ((rc = cli_open_vault(ctx, &v)) != EXIT_OK)
@@ -88,6 +90,9 @@ int cli_consent_receipt(cli_ctx *ctx, int argc, char **argv)
     if (st == PL_E_NOTFOUND)
         st = pl_fail(&err, PL_E_NOTFOUND, "receipts name the organisation responsible for the "
                                           "data: this vault belongs to none");
+    if (st == PL_OK && !o->name[0])
+        st = pl_fail(&err, PL_E_ACCESS, "this vault cannot read the organisation's details "
+                                        "yet: run 'peerlog sync' first");
     if (st == PL_OK)
         st = vault_consent_receipt(v, subject, entry, &r, &err);
     vault_close(v);
@@ -140,16 +145,18 @@ int cli_consent_check_receipt(cli_ctx *ctx, int argc, char **argv)
     pl_err err = {{0}};
     pl_receipt_claim claim;
     pl_status st = pl_file_read(pos[0], PL_RECEIPT_MAX, &buf, &n, &err);
+    if (st == PL_E_INTEGRITY) /* too large: not a receipt, not a broken ledger */
+        st = pl_fail(&err, PL_E_INVALID, "%s is larger than any receipt", pos[0]);
     if (st == PL_OK)
         st = pl_receipt_parse((const char *)buf, n, &claim, &err);
-    free(buf);
-    if (st != PL_OK)
-        return cli_fail(st, &err);
     pl_vault *v = NULL;
-    if ((rc = cli_open_vault(ctx, &v)) != EXIT_OK)
-        return rc;
+    if (st != PL_OK || (rc = cli_open_vault(ctx, &v)) != EXIT_OK) {
+        free(buf);
+        return st != PL_OK ? cli_fail(st, &err) : rc;
+    }
     pl_receipt now;
-    st = vault_receipt_check(v, &claim, &now, &err);
+    st = vault_receipt_check(v, (const char *)buf, n, &claim, &now, &err);
+    free(buf);
     vault_close(v);
     if (ctx->json) {
         json_t *j = json_pack("{s:b, s:s, s:s}", "matches", st == PL_OK, "subject",

@@ -6,72 +6,80 @@
 #include "cli/cli.h"
 #include "cli/html.h"
 
-/* A count about n distinct citizens: shown unless 1..4 citizens could be singled out. */
-static int hidden(unsigned citizens, int suppress)
+static uint64_t total_minutes(const pl_report_row *x)
 {
-    return suppress && citizens > 0 && citizens < PL_REPORT_MIN_CITIZENS;
-}
-
-static json_t *cell_json(unsigned value, unsigned citizens, int suppress)
-{
-    return hidden(citizens, suppress) ? json_string("<5") : json_integer((json_int_t)value);
-}
-
-static unsigned total_minutes(const pl_report_row *x)
-{
-    unsigned m = 0;
+    uint64_t m = 0;
     for (unsigned k = 0; k < PL_SESSION_KINDS; k++)
         m += x->minutes[k];
     return m;
 }
 
-static json_t *row_json(const pl_report_row *x, int suppress)
+static double hours(uint64_t minutes)
 {
-    json_t *sessions = json_object(), *hours = json_object();
-    for (unsigned k = 0; k < PL_SESSION_KINDS; k++) {
-        json_object_set_new(sessions, pl_session_kinds[k],
-                            cell_json(x->sessions[k], x->citizens_kind[k], suppress));
-        json_object_set_new(hours, pl_session_kinds[k],
-                            hidden(x->citizens_kind[k], suppress)
-                                ? json_string("<5")
-                                : json_real(x->minutes[k] / 60.0));
-    }
-    json_t *j = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:i, s:i, s:f}", "key", x->key,
-                          "label", x->label, "courses_started",
-                          cell_json(x->courses_started, x->citizens_started, suppress),
-                          "courses_closed",
-                          cell_json(x->courses_closed, x->citizens_closed, suppress),
-                          "sessions", sessions, "hours", hours, "citizens",
-                          cell_json(x->citizens, x->citizens, suppress), "hours_total",
-                          hidden(x->citizens, suppress) ? json_string("<5")
-                                                         : json_real(total_minutes(x) / 60.0),
-                          "guides", (int)x->guides, "supervisions", (int)x->supervisions,
-                          "supervision_hours", x->supervision_minutes / 60.0);
-    return j;
+    return (double)minutes / 60.0;
 }
 
-static void cell_text(char *out, size_t cap, unsigned value, unsigned citizens, int suppress)
+/* A count, or "<5" where the report hides it (PL_HIDE_* bit). */
+static json_t *cell_json(const pl_report_row *x, unsigned bit, json_t *value)
 {
-    if (hidden(citizens, suppress))
+    if (!(x->hidden & bit))
+        return value;
+    json_decref(value);
+    return json_string("<5");
+}
+
+static json_t *row_json(const pl_report_row *x)
+{
+    json_t *sessions = json_object(), *hrs = json_object();
+    for (unsigned k = 0; k < PL_SESSION_KINDS; k++) {
+        json_object_set_new(sessions, pl_session_kinds[k],
+                            cell_json(x, PL_HIDE_KIND(k), json_integer(x->sessions[k])));
+        json_object_set_new(hrs, pl_session_kinds[k],
+                            cell_json(x, PL_HIDE_KIND(k), json_real(hours(x->minutes[k]))));
+    }
+    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:i, s:i, s:f}", "key", x->key,
+                     "label", x->label, "courses_started",
+                     cell_json(x, PL_HIDE_STARTED, json_integer(x->courses_started)),
+                     "courses_closed", cell_json(x, PL_HIDE_CLOSED, json_integer(x->courses_closed)),
+                     "sessions", sessions, "hours", hrs, "citizens",
+                     cell_json(x, PL_HIDE_CITIZENS, json_integer(x->citizens)), "hours_total",
+                     cell_json(x, PL_HIDE_TOTAL, json_real(hours(total_minutes(x)))), "guides",
+                     (int)x->guides, "supervisions", (int)x->supervisions, "supervision_hours",
+                     hours(x->supervision_minutes));
+}
+
+static void cell_text(char *out, size_t cap, const pl_report_row *x, unsigned bit,
+                      unsigned value)
+{
+    if (x->hidden & bit)
         snprintf(out, cap, "<5");
     else
         snprintf(out, cap, "%u", value);
 }
 
-static void print_row(const char *name, const pl_report_row *x, int suppress)
+static void print_row(const char *name, const pl_report_row *x)
 {
-    char c[8][16];
-    cell_text(c[0], sizeof c[0], x->courses_started, x->citizens_started, suppress);
-    cell_text(c[1], sizeof c[1], x->courses_closed, x->citizens_closed, suppress);
+    char c[8][24];
+    cell_text(c[0], sizeof c[0], x, PL_HIDE_STARTED, x->courses_started);
+    cell_text(c[1], sizeof c[1], x, PL_HIDE_CLOSED, x->courses_closed);
     for (unsigned k = 0; k < PL_SESSION_KINDS; k++)
-        cell_text(c[2 + k], sizeof c[2 + k], x->sessions[k], x->citizens_kind[k], suppress);
-    cell_text(c[6], sizeof c[6], x->citizens, x->citizens, suppress);
-    if (hidden(x->citizens, suppress))
+        cell_text(c[2 + k], sizeof c[2 + k], x, PL_HIDE_KIND(k), x->sessions[k]);
+    cell_text(c[6], sizeof c[6], x, PL_HIDE_CITIZENS, x->citizens);
+    if (x->hidden & PL_HIDE_TOTAL)
         snprintf(c[7], sizeof c[7], "<5");
     else
-        snprintf(c[7], sizeof c[7], "%.1f", total_minutes(x) / 60.0);
+        snprintf(c[7], sizeof c[7], "%.1f", hours(total_minutes(x)));
     printf("%-24.24s %7s %6s %10s %13s %5s %4s %6s %8s %6u %12.1f\n", name, c[0], c[1], c[2],
-           c[3], c[4], c[5], c[7], c[6], x->guides, x->supervision_minutes / 60.0);
+           c[3], c[4], c[5], c[7], c[6], x->guides, hours(x->supervision_minutes));
+}
+
+/* 1 when from is the first of a month and to the last day of one (either may be NULL). */
+static int whole_months(const char *from, const char *to)
+{
+    char next[PL_DATE_LEN + 1] = "";
+    if (to)
+        pl_date_of_day(pl_day_number(to) + 1, next);
+    return (!from || !strcmp(from + 8, "01")) && (!to || !strcmp(next + 8, "01"));
 }
 
 int cmd_report(cli_ctx *ctx, int argc, char **argv)
@@ -107,6 +115,10 @@ int cmd_report(cli_ctx *ctx, int argc, char **argv)
         return rc;
     if (by && strcmp(by, "month") && strcmp(by, "guide"))
         return cli_usage_error(&cmd, "--by takes month or guide, not '%s'", by);
+    if (!no_suppress && !whole_months(from, to))
+        return cli_usage_error(&cmd, "--from and --to take whole months (e.g. --from 2026-01-01 "
+                                     "--to 2026-06-30), so that two reports cannot be "
+                                     "subtracted to single out a day's citizens");
     int by_guide = by && !strcmp(by, "guide");
     pl_vault *v = NULL;
     if ((rc = cli_open_vault(ctx, &v)) != EXIT_OK)
@@ -127,7 +139,7 @@ int cmd_report(cli_ctx *ctx, int argc, char **argv)
                                             "than 5 citizens (--no-suppress)");
     }
     if (st == PL_OK)
-        st = vault_report(v, from, to, by_guide, &r, &err);
+        st = vault_report(v, from, to, by_guide, !no_suppress, &r, &err);
     vault_close(v);
     if (st != PL_OK) {
         free(o);
@@ -141,13 +153,19 @@ int cmd_report(cli_ctx *ctx, int argc, char **argv)
     }
     if (ctx->json) {
         json_t *rows = json_array();
-        for (size_t i = 0; i < r.nrows; i++)
-            json_array_append_new(rows, row_json(&r.rows[i], suppress));
-        rc = cli_print_json(json_pack("{s:s, s:s?, s:s?, s:s, s:b, s:i, s:o, s:o}",
-                                      "organisation", o->name, "from", from, "to", to, "by",
-                                      by_guide ? "guide" : "month", "suppressed", suppress,
-                                      "min_citizens", (int)PL_REPORT_MIN_CITIZENS, "rows", rows,
-                                      "total", row_json(&r.total, suppress)));
+        int whole = rows != NULL;
+        for (size_t i = 0; i < r.nrows && whole; i++)
+            whole = json_array_append_new(rows, row_json(&r.rows[i])) == 0;
+        json_t *j = json_pack("{s:s, s:s?, s:s?, s:s, s:b, s:i, s:o, s:o}", "organisation",
+                              o->name, "from", from, "to", to, "by", by_guide ? "guide" : "month",
+                              "suppressed", suppress, "min_citizens",
+                              (int)PL_REPORT_MIN_CITIZENS, "rows", rows, "total",
+                              row_json(&r.total));
+        if (!whole) {
+            json_decref(j);
+            j = NULL; /* cli_print_json says: out of memory */
+        }
+        rc = cli_print_json(j);
     } else {
         printf("Report of \"%s\", entries dated %s to %s, by %s%s\n", o->name,
                from ? from : "the start", to ? to : "today", by_guide ? "guide" : "month",
@@ -162,9 +180,9 @@ int cmd_report(cli_ctx *ctx, int argc, char **argv)
                 snprintf(name, sizeof name, "%.8s %s", r.rows[i].key, r.rows[i].label);
             else
                 snprintf(name, sizeof name, "%s", r.rows[i].key);
-            print_row(name, &r.rows[i], suppress);
+            print_row(name, &r.rows[i]);
         }
-        print_row("total", &r.total, suppress);
+        print_row("total", &r.total);
         if (html)
             printf("Wrote the report to %s\n", html);
         rc = cli_finish_stdout();

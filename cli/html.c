@@ -347,26 +347,33 @@ static unsigned sessions_of(const pl_report_row *x)
     return n;
 }
 
-static void report_cell(FILE *f, unsigned value, unsigned citizens, int suppress)
+static void report_cell(FILE *f, const pl_report_row *x, unsigned bit, unsigned value)
 {
-    if (suppress && citizens > 0 && citizens < PL_REPORT_MIN_CITIZENS)
+    if (x->hidden & bit)
         fputs("<td class=\"sup\">&lt;5</td>", f);
     else
         fprintf(f, "<td>%u</td>", value);
 }
 
-static void report_row(FILE *f, const char *name, const pl_report_row *x, int suppress)
+static void report_row(FILE *f, const char *name, const pl_report_row *x)
 {
     fputs("<tr><th>", f);
     html_text(f, name);
     fputs("</th>", f);
-    report_cell(f, x->courses_started, x->citizens_started, suppress);
-    report_cell(f, x->courses_closed, x->citizens_closed, suppress);
-    for (unsigned k = 0; k < PL_SESSION_KINDS; k++)
-        report_cell(f, x->sessions[k], x->citizens_kind[k], suppress);
-    report_cell(f, x->citizens, x->citizens, suppress);
+    report_cell(f, x, PL_HIDE_STARTED, x->courses_started);
+    report_cell(f, x, PL_HIDE_CLOSED, x->courses_closed);
+    uint64_t minutes = 0;
+    for (unsigned k = 0; k < PL_SESSION_KINDS; k++) {
+        report_cell(f, x, PL_HIDE_KIND(k), x->sessions[k]);
+        minutes += x->minutes[k];
+    }
+    if (x->hidden & PL_HIDE_TOTAL)
+        fputs("<td class=\"sup\">&lt;5</td>", f);
+    else
+        fprintf(f, "<td>%.1f</td>", (double)minutes / 60.0);
+    report_cell(f, x, PL_HIDE_CITIZENS, x->citizens);
     fprintf(f, "<td>%u</td><td>%u</td><td>%.1f</td></tr>\n", x->guides, x->supervisions,
-            x->supervision_minutes / 60.0);
+            (double)x->supervision_minutes / 60.0);
 }
 
 int cli_report_html(const char *path, const pl_report *r, const pl_org *o, const char *from,
@@ -404,7 +411,7 @@ int cli_report_html(const char *path, const pl_report *r, const pl_org *o, const
         unsigned s = sessions_of(x);
         char label[PL_FINGERPRINT_HEX + 1];
         snprintf(label, sizeof label, "%.*s", by_guide ? 8 : 7, x->key);
-        if (suppress && x->citizens > 0 && x->citizens < PL_REPORT_MIN_CITIZENS) {
+        if (x->hidden & PL_HIDE_TOTAL) {
             fprintf(f, "<rect class=\"bar suppressed\" x=\"%.1f\" y=\"190\" width=\"%.1f\" "
                        "height=\"30\" fill=\"none\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>"
                        "<text x=\"%.1f\" y=\"184\">&lt;5</text>\n",
@@ -423,7 +430,8 @@ int cli_report_html(const char *path, const pl_report *r, const pl_org *o, const
     fputs("</svg>\n<table id=\"report\"><tr><th></th><th>courses started</th><th>closed</th>", f);
     for (unsigned k = 0; k < PL_SESSION_KINDS; k++)
         fprintf(f, "<th>%s</th>", pl_session_kinds[k]);
-    fputs("<th>citizens</th><th>guides</th><th>supervisions</th><th>supervision hours</th></tr>\n",
+    fputs("<th>hours</th><th>citizens</th><th>guides</th><th>supervisions</th>"
+          "<th>supervision hours</th></tr>\n",
           f);
     for (size_t i = 0; i < r->nrows; i++) {
         char name[PL_NAME_MAX + 48];
@@ -431,9 +439,9 @@ int cli_report_html(const char *path, const pl_report *r, const pl_org *o, const
             snprintf(name, sizeof name, "%.8s %s", r->rows[i].key, r->rows[i].label);
         else
             snprintf(name, sizeof name, "%s", r->rows[i].key);
-        report_row(f, name, &r->rows[i], suppress);
+        report_row(f, name, &r->rows[i]);
     }
-    report_row(f, "total", &r->total, suppress);
+    report_row(f, "total", &r->total);
     fputs("</table>\n", f);
     return html_close(f, &buf, &n, path);
 }

@@ -108,6 +108,23 @@ static int subject_list_ok(const char *list, size_t max)
     }
 }
 
+/* 0 when list is 1..max distinct fingerprints (32 lowercase hex digits) separated by commas. */
+static int fingerprint_list_ok(const char *list, size_t max)
+{
+    size_t n = 0, len = strlen(list);
+    if (len % (PL_FINGERPRINT_HEX + 1) != PL_FINGERPRINT_HEX)
+        return -1;
+    for (const char *p = list; p < list + len; p += PL_FINGERPRINT_HEX + 1) {
+        if (++n > max || strspn(p, "0123456789abcdef") < PL_FINGERPRINT_HEX ||
+            (p[PL_FINGERPRINT_HEX] != ',' && p[PL_FINGERPRINT_HEX] != '\0'))
+            return -1;
+        for (const char *q = list; q < p; q += PL_FINGERPRINT_HEX + 1)
+            if (!memcmp(q, p, PL_FINGERPRINT_HEX))
+                return -1;
+    }
+    return 0;
+}
+
 /* The fields of h that the rules read, parsed into r (kind: the record's type, the
  * original's for an amend); r->bad_meta when one is missing or malformed. -1: out of memory. */
 static int parse_fields(const pl_header *h, unsigned kind, rec *r)
@@ -153,7 +170,10 @@ static int parse_fields(const pl_header *h, unsigned kind, rec *r)
         r->skind = (uint8_t)(k % PL_SESSION_KINDS);
     }
     if (kind == K_SUPERVISION &&
-        fmt_meta_get(h->meta, h->meta_len, "guides", buf, sizeof buf) == 0) {
+        (fmt_meta_get(h->meta, h->meta_len, "guides", buf, sizeof buf) != 0 ||
+         fingerprint_list_ok(buf, 8) != 0))
+        bad_meta = 1;
+    else if (kind == K_SUPERVISION) {
         free(r->guides);
         if (!(r->guides = strdup(buf)))
             return -1;
@@ -1196,8 +1216,76 @@ static void sum_row(pl_report_row *t, const pl_report_row *x)
     t->supervision_minutes += x->supervision_minutes;
 }
 
+static int few(unsigned citizens)
+{
+    return citizens > 0 && citizens < PL_REPORT_MIN_CITIZENS;
+}
+
+/* The value of a column (a PL_HIDE_* bit) in row x, for choosing what else to hide. */
+static uint64_t column_value(const pl_report_row *x, unsigned bit)
+{
+    if (bit == PL_HIDE_STARTED)
+        return x->courses_started;
+    if (bit == PL_HIDE_CLOSED)
+        return x->courses_closed;
+    uint64_t all = 0;
+    for (unsigned k = 0; k < PL_SESSION_KINDS; k++) {
+        if (bit == PL_HIDE_KIND(k))
+            return x->sessions[k];
+        all += x->sessions[k];
+    }
+    return all; /* PL_HIDE_TOTAL */
+}
+
+/* Primary suppression (counts about 1 to 4 citizens), then secondary: a row's totals go with
+ * any hidden kind, and a column with a single hidden cell hides its smallest shown cell too,
+ * until nothing changes; so no hidden count follows from the others by subtraction within a
+ * row or down a column (formats/report.md §2). */
+static void suppress_cells(pl_report *r)
+{
+    pl_report_row *all[2] = {&r->total, NULL};
+    for (size_t i = 0; i <= r->nrows; i++) {
+        pl_report_row *x = i < r->nrows ? &r->rows[i] : all[0];
+        x->hidden |= few(x->citizens_started) ? PL_HIDE_STARTED : 0;
+        x->hidden |= few(x->citizens_closed) ? PL_HIDE_CLOSED : 0;
+        x->hidden |= few(x->citizens) ? PL_HIDE_CITIZENS | PL_HIDE_TOTAL : 0;
+        for (unsigned k = 0; k < PL_SESSION_KINDS; k++)
+            x->hidden |= few(x->citizens_kind[k]) ? PL_HIDE_KIND(k) : 0;
+    }
+    static const unsigned columns[] = {PL_HIDE_STARTED, PL_HIDE_CLOSED, PL_HIDE_KIND(0),
+                                       PL_HIDE_KIND(1), PL_HIDE_KIND(2), PL_HIDE_KIND(3),
+                                       PL_HIDE_TOTAL};
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (size_t i = 0; i <= r->nrows; i++) {
+            pl_report_row *x = i < r->nrows ? &r->rows[i] : &r->total;
+            unsigned kinds = (PL_HIDE_KIND(PL_SESSION_KINDS) - 1u) & ~(PL_HIDE_KIND(0) - 1u);
+            if ((x->hidden & kinds) && !(x->hidden & PL_HIDE_TOTAL)) {
+                x->hidden |= PL_HIDE_TOTAL;
+                changed = 1;
+            }
+        }
+        for (size_t c = 0; c < sizeof columns / sizeof columns[0]; c++) {
+            size_t hidden = 0, pick = SIZE_MAX;
+            for (size_t i = 0; i < r->nrows; i++) {
+                const pl_report_row *x = &r->rows[i];
+                if (x->hidden & columns[c])
+                    hidden++;
+                else if (column_value(x, columns[c]) &&
+                         (pick == SIZE_MAX ||
+                          column_value(x, columns[c]) < column_value(&r->rows[pick], columns[c])))
+                    pick = i;
+            }
+            if (hidden == 1 && pick != SIZE_MAX) {
+                r->rows[pick].hidden |= columns[c];
+                changed = 1;
+            }
+        }
+    }
+}
+
 pl_status vault_report(pl_vault *v, const char *from, const char *to, int by_guide,
-                       pl_report *out, pl_err *err)
+                       int suppress, pl_report *out, pl_err *err)
 {
     memset(out, 0, sizeof *out);
     if ((from && !fmt_date_valid(from)) || (to && !fmt_date_valid(to)))
@@ -1281,6 +1369,8 @@ pl_status vault_report(pl_vault *v, const char *from, const char *to, int by_gui
     for (size_t i = 0; i < out->nrows; i++)
         sum_row(&out->total, &out->rows[i]);
     qsort(out->rows, out->nrows, sizeof *out->rows, cmp_row);
+    if (suppress)
+        suppress_cells(out);
 out:
     free(b.facts);
     free_recs(&L);

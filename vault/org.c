@@ -124,14 +124,16 @@ static pl_status controller_json(const pl_controller *c, json_t **out, pl_err *e
         return pl_fail(err, PL_E_NOMEM, "out of memory");
     for (size_t i = 0; i < sizeof controller_keys / sizeof controller_keys[0]; i++) {
         const char *f = controller_field((pl_controller *)c, i);
+        size_t n = strnlen(f, PL_NAME_MAX + 1);
         if (!f[0])
             continue;
-        if (!fmt_name_valid(f, strlen(f))) {
+        /* fixed with the genesis: refused rather than left out when it is not plain UTF-8 */
+        json_t *value = n <= PL_NAME_MAX && fmt_name_valid(f, n) ? json_string(f) : NULL;
+        if (!value || json_object_set_new(*out, controller_keys[i], value) != 0) {
             json_decref(*out);
             return pl_fail(err, PL_E_INVALID, "the controller's %s must be plain text of at "
                                               "most %u bytes", controller_keys[i], PL_NAME_MAX);
         }
-        json_object_set_new(*out, controller_keys[i], json_string(f));
     }
     return PL_OK;
 }
@@ -159,14 +161,14 @@ pl_status vault_org_init(pl_vault *v, const char *name, const pl_controller *con
         json_decref(utf8);
         return st;
     }
-    /* Key pairs: the member key (index PL_ROLES) and one per role, in guarded memory. */
-    uint8_t(*pk)[PL_BOX_PK_BYTES] = calloc(PL_ROLES + 1, PL_BOX_PK_BYTES);
-    uint8_t(*sk)[PL_BOX_SK_BYTES] = sodium_malloc((PL_ROLES + 1) * PL_BOX_SK_BYTES);
     json_t *ctl = NULL;
     if (controller && (st = controller_json(controller, &ctl, err)) != PL_OK) {
         json_decref(utf8);
         return st;
     }
+    /* Key pairs: the member key (index PL_ROLES) and one per role, in guarded memory. */
+    uint8_t(*pk)[PL_BOX_PK_BYTES] = calloc(PL_ROLES + 1, PL_BOX_PK_BYTES);
+    uint8_t(*sk)[PL_BOX_SK_BYTES] = sodium_malloc((PL_ROLES + 1) * PL_BOX_SK_BYTES);
     json_t *body = json_pack("{s:o, s:o}", "name", utf8, "policy", default_policy());
     if (body && ctl && json_object_size(ctl))
         json_object_set(body, "controller", ctl);

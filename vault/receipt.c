@@ -77,13 +77,21 @@ json_t *pl_receipt_json(const pl_receipt *r, const pl_org *o)
                             : !strcmp(r->state, "expired") ? "expired"
                                                             : "given";
         json_array_append_new(scopes, json_string(purposes[s].scope));
-        json_array_append_new(
-            list, json_pack("{s:s, s:[s], s:s, s:[s], s:b, s:s, s:b, s:s, s:s}", "purpose",
-                            purposes[s].purpose, "purposeCategory", purposes[s].category,
-                            "consentType", "EXPLICIT", "piiCategory", purposes[s].pii,
-                            "primaryPurpose", purposes[s].primary, "termination", termination,
-                            "thirdPartyDisclosure", 0, "scope", purposes[s].scope,
-                            "consentState", state));
+        /* Contacting professionals discloses to them: Kantara then wants their name. */
+        int third = (1u << s) == PL_SCOPE_CONTACT_PROFESSIONALS;
+        json_t *p = json_pack("{s:s, s:[s], s:s, s:[s], s:b, s:s, s:b}", "purpose",
+                              purposes[s].purpose, "purposeCategory", purposes[s].category,
+                              "consentType", "EXPLICIT", "piiCategory", purposes[s].pii,
+                              "primaryPurpose", purposes[s].primary, "termination", termination,
+                              "thirdPartyDisclosure", third);
+        if (p && third)
+            json_object_set_new(p, "thirdPartyName",
+                                json_string("professionals involved in the citizen's care"));
+        if (p) {
+            json_object_set_new(p, "scope", json_string(purposes[s].scope));
+            json_object_set_new(p, "consentState", json_string(state));
+        }
+        json_array_append_new(list, p);
     }
     char withdraw[700];
     snprintf(withdraw, sizeof withdraw,
@@ -172,8 +180,9 @@ pl_status pl_receipt_parse(const char *in, size_t n, pl_receipt_claim *out, pl_e
         const char *name = json_string_value(sc);
         unsigned bit = 0;
         char bad[32];
-        if (!name || strlen(name) > 32 || pl_scopes_parse(name, &bit, bad, sizeof bad) != 0 ||
-            (out->scopes & bit)) {
+        /* one scope name per element: pl_scopes_parse would also take a list "a,b" */
+        if (!name || strlen(name) > 32 || strchr(name, ',') ||
+            pl_scopes_parse(name, &bit, bad, sizeof bad) != 0 || (out->scopes & bit)) {
             st = pl_fail(err, PL_E_INVALID, "the receipt names an unknown or repeated scope");
             goto out;
         }
@@ -191,27 +200,45 @@ out:
     return st;
 }
 
-pl_status vault_receipt_check(pl_vault *v, const pl_receipt_claim *c, pl_receipt *now,
-                              pl_err *err)
+/* Takes out of a receipt what changes with the day it is made: the states and the issue date
+ * (the ledger's consent may have been withdrawn since, and that is not a mismatch). */
+static void strip_day(json_t *j)
+{
+    json_t *ext = json_object_get(j, "peerlog"), *p;
+    json_object_del(ext, "consentState");
+    json_object_del(ext, "withdrawnOn");
+    json_object_del(ext, "issued");
+    size_t i;
+    json_array_foreach(json_object_get(json_array_get(json_object_get(j, "services"), 0),
+                                       "purposes"), i, p)
+        json_object_del(p, "consentState");
+}
+
+pl_status vault_receipt_check(pl_vault *v, const char *in, size_t n, const pl_receipt_claim *c,
+                              pl_receipt *now, pl_err *err)
 {
     char hex[PL_ID_HEX + 1];
     pl_org *o = calloc(1, sizeof *o);
+    json_t *mine = NULL, *theirs = NULL;
     if (!o)
         return pl_fail(err, PL_E_NOMEM, "out of memory");
     pl_status st = vault_org(v, o, err);
     if (st == PL_OK && strcmp(o->fingerprint, c->organisation) != 0)
         st = pl_fail(err, PL_E_INTEGRITY, "the receipt is from another organisation (%.8s…)",
                      c->organisation);
-    free(o);
     if (st != PL_OK)
-        return st;
+        goto out;
     sodium_bin2hex(hex, sizeof hex, c->entry, PL_ID_BYTES);
     st = vault_consent_receipt(v, c->subject, hex, now, err);
-    if (st == PL_E_NOTFOUND)
-        return pl_fail(err, PL_E_INTEGRITY, "the ledger holds no consent of %s with this "
-                                            "receipt's verification code", c->subject);
+    if (st == PL_E_NOTFOUND) {
+        char why[sizeof err->msg];
+        memcpy(why, err->msg, sizeof why);
+        st = pl_fail(err, PL_E_INTEGRITY, "the ledger holds no consent of %s with this "
+                                          "receipt's verification code (%s)", c->subject, why);
+        goto out;
+    }
     if (st != PL_OK)
-        return st;
+        goto out;
     const char *what = NULL;
     if (sodium_memcmp(now->entry, c->entry, PL_ID_BYTES) != 0)
         what = "verification code";
@@ -226,9 +253,32 @@ pl_status vault_receipt_check(pl_vault *v, const pl_receipt_claim *c, pl_receipt
         what = "period of consent";
     else if (now->scopes != c->scopes)
         what = "scopes";
-    if (what)
-        return pl_fail(err, PL_E_INTEGRITY, "the receipt does not match the ledger: its %s "
-                                            "differs (the consent may have been corrected "
-                                            "since; make a new receipt)", what);
-    return PL_OK;
+    if (what) {
+        st = pl_fail(err, PL_E_INTEGRITY, "the receipt does not match the ledger: its %s "
+                                          "differs (the consent may have been corrected since; "
+                                          "make a new receipt)", what);
+        goto out;
+    }
+    /* Everything else a citizen reads (purposes, how to withdraw, the controller) must be
+     * what this organisation issues for that consent: the receipt made anew, less what
+     * changes with the day. */
+    json_error_t jerr;
+    mine = pl_receipt_json(now, o);
+    theirs = json_loadb(in, n, JSON_REJECT_DUPLICATES, &jerr);
+    if (!mine || !theirs) {
+        st = pl_fail(err, mine ? PL_E_INVALID : PL_E_NOMEM,
+                     mine ? "the receipt cannot be read" : "out of memory");
+        goto out;
+    }
+    strip_day(mine);
+    strip_day(theirs);
+    if (!json_equal(mine, theirs))
+        st = pl_fail(err, PL_E_INTEGRITY, "the receipt does not match the ledger: its wording "
+                                          "(purposes, how to withdraw or the controller's "
+                                          "details) was changed");
+out:
+    json_decref(mine);
+    json_decref(theirs);
+    free(o);
+    return st;
 }

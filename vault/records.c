@@ -761,14 +761,21 @@ pl_status vault_consent_receipt(pl_vault *v, const char *subject, const char *en
     if (st != PL_OK)
         return st;
     /* The grant: the one named, else the newest that is not retracted. */
-    size_t g = SIZE_MAX;
+    size_t g = SIZE_MAX, matches = 0;
     for (size_t i = 0; i < n; i++) {
         char hex[PL_ID_HEX + 1];
         sodium_bin2hex(hex, sizeof hex, ev[i].id, PL_ID_BYTES);
         if (ev[i].kind != 'g')
             continue;
-        if (entry ? !strncmp(hex, entry, strlen(entry)) : !ev[i].retracted)
+        if (entry ? !strncmp(hex, entry, strlen(entry)) : !ev[i].retracted) {
             g = i;
+            matches++;
+        }
+    }
+    if (entry && matches > 1) {
+        free(ev);
+        return pl_fail(err, PL_E_INVALID, "%s names more than one consent of %s; give more of "
+                                          "the id", entry, subject);
     }
     if (g == SIZE_MAX || ev[g].retracted) {
         free(ev);

@@ -268,15 +268,25 @@ void pl_date_of_day(long day, char out[PL_DATE_LEN + 1]);
 
 #define PL_REPORT_MIN_CITIZENS 5u /* cells about fewer citizens are suppressed ("<5") */
 
+/* Bits of pl_report_row.hidden: counts a suppressed report shows as "<5". */
+#define PL_HIDE_STARTED    (1u << 0)
+#define PL_HIDE_CLOSED     (1u << 1)
+#define PL_HIDE_KIND(k)    (1u << (2u + (k))) /* sessions and hours of kind k */
+#define PL_HIDE_CITIZENS   (1u << 6)
+#define PL_HIDE_TOTAL      (1u << 7) /* the row's sessions and hours in all */
+
 typedef struct {
     char key[PL_FINGERPRINT_HEX + 1]; /* "YYYY-MM", or a guide's fingerprint */
     char label[PL_NAME_MAX + 1];      /* the guide's name, when this vault can read it */
     unsigned courses_started, courses_closed;
-    unsigned sessions[PL_SESSION_KINDS], minutes[PL_SESSION_KINDS];
-    unsigned supervisions, supervision_minutes;
+    unsigned sessions[PL_SESSION_KINDS];
+    uint64_t minutes[PL_SESSION_KINDS];
+    unsigned supervisions;
+    uint64_t supervision_minutes;
     unsigned guides;                  /* guides with sessions */
     /* How many distinct citizens each count is about: the suppression rule's measure. */
     unsigned citizens_started, citizens_closed, citizens_kind[PL_SESSION_KINDS], citizens;
+    unsigned hidden; /* PL_HIDE_* (suppressed reports) */
 } pl_report_row;
 
 typedef struct {
@@ -287,9 +297,11 @@ typedef struct {
 
 /* Statistics for evaluation from headers only (an auditor's or coordinator's vault): courses
  * started and closed, sessions and their minutes by kind, active guides, supervisions, per
- * month or per guide, for entries dated from..to (NULL: open). Free with pl_report_free. */
+ * month or per guide, for entries dated from..to (NULL: open). With suppress, marks in each
+ * row's hidden the counts about 1 to 4 citizens, and the counts that would give those away
+ * by subtraction (formats/report.md §2). Free with pl_report_free. */
 PL_WUR pl_status vault_report(pl_vault *v, const char *from, const char *to, int by_guide,
-                              pl_report *out, pl_err *err);
+                              int suppress, pl_report *out, pl_err *err);
 void pl_report_free(pl_report *r);
 
 /* The date months after from (a valid date), the day clamped to the month's last. */
@@ -493,11 +505,13 @@ typedef struct {
 /* Parses a receipt file's bytes (JSON as 'consent receipt --json' writes it). PL_E_INVALID
  * with the reason when it is not one. */
 PL_WUR pl_status pl_receipt_parse(const char *in, size_t n, pl_receipt_claim *out, pl_err *err);
-/* Compares a claim with the ledger: the grant it names must be here, of that citizen, with
- * the same time, receipt id, method, dates and scopes. PL_E_INTEGRITY naming what differs;
- * now receives the receipt as the ledger gives it today (its state may have changed). */
-PL_WUR pl_status vault_receipt_check(pl_vault *v, const pl_receipt_claim *c, pl_receipt *now,
-                                     pl_err *err);
+/* Compares a receipt file in[n] (parsed into c) with the ledger: the grant it names must be
+ * here, of that citizen, with the same time, receipt id, method, dates and scopes, and the
+ * rest of the receipt must be what this organisation issues for it, but for what changes with
+ * the day (the states, the issue date). PL_E_INTEGRITY naming what differs; now receives the
+ * receipt as the ledger gives it today. */
+PL_WUR pl_status vault_receipt_check(pl_vault *v, const char *in, size_t n,
+                                     const pl_receipt_claim *c, pl_receipt *now, pl_err *err);
 
 /* ---- exchange (formats/bundle.md) ---------------------------------------------------- */
 

@@ -153,6 +153,12 @@ assert rows["2026-01"]["citizens"] == "<5" and rows["2026-01"]["courses_started"
 assert rows["2026-01"]["sessions"]["one-to-one"] == "<5"
 assert rows["2026-03"]["citizens"] == 10 and isinstance(rows["2026-03"]["sessions"]["one-to-one"], int)
 assert sum(r["supervisions"] for r in j["rows"]) == 10
+# April: one citizen's group sessions are hidden, so April's totals go too (else total minus
+# the shown kinds would give them away), and so does the smallest other hidden-column cell
+assert rows["2026-04"]["sessions"]["group"] == "<5" and rows["2026-04"]["hours_total"] == "<5"
+for col in ["one-to-one", "group"]:
+    assert sum(r["sessions"][col] == "<5" for r in j["rows"]) != 1, col
+assert sum(r["hours_total"] == "<5" for r in j["rows"]) != 1
 PY
 expect_rc 0 "report by guide" -- pl report --by guide --json
 [ "$(json 'sorted(r["citizens"] for r in j["rows"])')" = "['<5', '<5', '<5']" ] ||
@@ -169,6 +175,8 @@ expect_rc 0 "report as text" -- pl report --from 2026-01-01 --to 2026-06-30
 expect_in "2026-01" "$OUT" "months in text"
 expect_in "<5" "$OUT" "suppressed in text"
 expect_rc 2 "report --by week" -- pl report --by week
+expect_rc 2 "report from the middle of a month" -- pl report --from 2026-01-02
+expect_in "whole months" "$ERR" "says why"
 expect_rc 2 "report bad date" -- pl report --to 2026-02-30
 as g1
 expect_rc 5 "a guide runs no report" -- pl report

@@ -122,6 +122,15 @@ print(json.dumps(j))
 PY
 expect_rc 4 "a receipt with another time" -- pl consent check-receipt "$T/moved.json"
 expect_in "time of consent" "$ERR" "time named"
+python3 - "$T/receipt.json" > "$T/reworded.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+j["peerlog"]["withdraw"] = "Call +45 99 99 99 99 to withdraw."
+j["piiControllers"][0]["phone"] = "+45 99 99 99 99"
+print(json.dumps(j))
+PY
+expect_rc 4 "a receipt with its wording changed" -- pl consent check-receipt "$T/reworded.json"
+expect_in "wording" "$ERR" "wording named"
 printf '{"version": "KI-CR-v1.1.0"}' > "$T/empty.json"
 expect_rc 1 "a receipt missing its fields" -- pl consent check-receipt "$T/empty.json"
 expect_in "damaged" "$ERR" "damaged said"
@@ -141,6 +150,7 @@ expect_rc 1 "an unknown citizen" -- pl consent receipt --subject B-0000-0000
 expect_in "no consent recorded" "$ERR" "says so"
 expect_rc 2 "a bad entry" -- pl consent receipt --subject "$SUBJ" --entry xyz
 expect_rc 2 "two forms" -- pl consent receipt --subject "$SUBJ" --json --html "$T/r.html"
+expect_rc 2 "text and a page" -- pl consent receipt --subject "$SUBJ" --text --html "$T/r.html"
 as personal; expect_rc 0 "init personal" -- pl init --name "p" "${KDF[@]}" --json
 expect_rc 1 "a vault outside an organisation" -- pl consent receipt --subject "$SUBJ"
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Recomputes the test vectors of formats/entry.md, keyslots.md, records.md and checkpoint.md
-with Python's hashlib only (no libsodium): ids, body hashes, subkeys, fingerprints, key hashes,
-byte layouts, base32.
+"""Recomputes the test vectors of formats/entry.md, keyslots.md, records.md, checkpoint.md and
+receipt.md with Python's hashlib only (no libsodium): ids, body hashes, subkeys, fingerprints,
+key hashes, receipt ids, byte layouts, base32.
 Ed25519 signatures are checked too when the 'cryptography' package happens to be installed.
 Usage: check_vectors.py [FORMATS_DIR]. Exit 0 when every check passes."""
 import base64
@@ -11,6 +11,7 @@ import os
 import re
 import struct
 import sys
+import uuid
 
 FAILED = []
 
@@ -199,6 +200,69 @@ def check_checkpoint(v, e, r, path):
             (wpk, v["CP2.witness_sig"], text, "CP2.witness_sig")]
 
 
+def check_receipt(v, e, path):
+    """receipt.md §9: the receipt id of H2.id (BLAKE2b-128, version-8 UUID) and the receipt RC2,
+    re-read with Python's json: compact, keys in order, each value where §4 says."""
+    rid_input = b"peerlog/v1/receipt-id\0" + e["H2.id"]
+    check(v["RC1.entry"] == e["H2.id"], "RC1.entry = H2.id")
+    check(v["RC1.input"] == rid_input and len(rid_input) == 54, "RC1.input")
+    d = bytearray(b2(rid_input, 16))
+    check(bytes(d) == v["RC1.digest"], "RC1.digest")
+    d[6] = (d[6] & 0x0F) | 0x80
+    d[8] = (d[8] & 0x3F) | 0x80
+    check(bytes(d) == v["RC1.uuid_bytes"], "RC1.uuid_bytes")
+    u = uuid.UUID(bytes=bytes(d))
+    check(str(u) == v["RC1.receipt_id"] and u.version == 8 and u.variant == uuid.RFC_4122,
+          "RC1.receipt_id")
+    line = [l.rstrip("\n") for l in open(path, encoding="utf-8")
+            if l.startswith('{"version":"KI-CR-v1.1.0"')]
+    check(len(line) == 1, "RC2 once in receipt.md")
+    if len(line) != 1:
+        return
+    text = line[0]
+    check(len(text.encode()) == 2246, "RC2 length")
+    check(hashlib.sha256(text.encode()).digest() == v["RC2.sha256"], "RC2.sha256")
+
+    def no_dups(pairs):
+        keys = [k for k, _ in pairs]
+        check(len(keys) == len(set(keys)), "RC2 duplicate keys")
+        return dict(pairs)
+    j = json.loads(text, object_pairs_hook=no_dups)
+    check(json.dumps(j, separators=(",", ":"), ensure_ascii=True) == text, "RC2 compact form")
+    check(list(j) == ["version", "jurisdiction", "consentTimestamp", "collectionMethod",
+                      "consentReceiptID", "language", "piiPrincipalId", "piiControllers",
+                      "policyUrl", "services", "sensitive", "spiCat", "peerlog"], "RC2 key order")
+    check(j["version"] == "KI-CR-v1.1.0" and j["consentReceiptID"] == v["RC1.receipt_id"]
+          and j["consentTimestamp"] == 1709629200123 // 1000
+          and j["piiPrincipalId"] == "B-7K3Q-9F2M" and j["sensitive"] is True
+          and j["spiCat"] == ["Health"], "RC2 top-level values")
+    c = j["piiControllers"]
+    check(len(c) == 1 and list(c[0]) == ["piiController", "contact", "address", "email", "phone",
+                                         "piiControllerUrl"]
+          and all(isinstance(x, str) for x in c[0].values())
+          and c[0]["piiControllerUrl"] == j["policyUrl"], "RC2 piiControllers")
+    scopes = ["peer-support", "record-keeping", "supervision-sharing"]
+    p = j["services"][0]["purposes"] if len(j["services"]) == 1 else []
+    check(len(p) == 3 and [x["scope"] for x in p] == scopes
+          and [x["consentState"] for x in p] == ["given", "withdrawn", "given"]
+          and all(list(x) == ["purpose", "purposeCategory", "consentType", "piiCategory",
+                              "primaryPurpose", "termination", "thirdPartyDisclosure", "scope",
+                              "consentState"]
+                  and x["consentType"] == "EXPLICIT" and x["piiCategory"] == ["Health"]
+                  and x["thirdPartyDisclosure"] is False
+                  and x["termination"] == "Until 2025-02-28, or until the citizen withdraws "
+                                          "consent" for x in p)
+          and [x["primaryPurpose"] for x in p] == [True, False, False], "RC2 purposes")
+    x = j["peerlog"]
+    check(x["verificationCode"] == e["H2.id"].hex()
+          and x["organisation"] == "0123456789abcdef0123456789abcdef"
+          and x["validFrom"] == "2024-03-01" and x["validUntil"] == "2025-02-28"
+          and x["consentState"] == "given" and x["scopes"] == scopes
+          and x["withdrawnOn"] == "2024-04-01" and x["issued"] == "2024-04-02"
+          and x["withdraw"].startswith("Tell your peer-guide or the coordinator (+45 12 34 56 78) ")
+          and "--subject B-7K3Q-9F2M'" in x["withdraw"], "RC2 peerlog object")
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     fmt = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "..", "formats")
@@ -210,6 +274,8 @@ def main():
     sigs += check_records(r, e, rec)
     cp = os.path.join(fmt, "checkpoint.md")
     sigs += check_checkpoint(vectors(cp), e, r, cp)
+    rc = os.path.join(fmt, "receipt.md")
+    check_receipt(vectors(rc), e, rc)
     ed25519_checks(sigs)
     print("%s: %d failed" % (os.path.basename(sys.argv[0]), len(FAILED)))
     return 1 if FAILED else 0
