@@ -74,10 +74,12 @@ static void print_summary(const pl_audit *a, const pl_org *o, const char *from, 
     printf("Audit of \"%s\"", o->name);
     if (from || to)
         printf(" for entries dated %s to %s", from ? from : "the start", to ? to : "today");
-    printf(": %llu entries in %llu feeds, %llu citizens, %llu sessions, %llu supervisions\n",
-           (unsigned long long)a->entries, (unsigned long long)a->feeds,
-           (unsigned long long)a->subjects, (unsigned long long)a->sessions,
-           (unsigned long long)a->supervisions);
+    printf(": %llu entr%s in %llu feed%s, %llu citizen%s, %llu session%s, %llu supervision%s\n",
+           (unsigned long long)a->entries, a->entries == 1 ? "y" : "ies",
+           (unsigned long long)a->feeds, a->feeds == 1 ? "" : "s",
+           (unsigned long long)a->subjects, a->subjects == 1 ? "" : "s",
+           (unsigned long long)a->sessions, a->sessions == 1 ? "" : "s",
+           (unsigned long long)a->supervisions, a->supervisions == 1 ? "" : "s");
     unsigned gaps = 0;
     double sum = 0;
     unsigned with = 0;
