@@ -478,3 +478,75 @@ int cmd_fork(cli_ctx *ctx, int argc, char **argv)
            "Run 'peerlog sync DIR' so that every member's verify sees it.\n", keep, id);
     return cli_finish_stdout();
 }
+
+/* ---- erase (formats/erasure.md) -------------------------------------------------------- */
+
+int cmd_erase(cli_ctx *ctx, int argc, char **argv)
+{
+    const char *subject = NULL, *reason = NULL;
+    int yes = 0;
+    const cli_opt opts[] = {
+        {"subject", "PSEUDONYM", "the citizen whose data goes", &subject, NULL},
+        {"reason", "TEXT", "why, e.g. \"the citizen asked (GDPR art. 17)\" (every member reads "
+                           "it)", &reason, NULL},
+        {"yes", NULL, "do not ask for confirmation (scripts)", NULL, &yes},
+    };
+    const cli_command cmd = {
+        "erase", NULL, "Erase a citizen's data: the content of every entry about them "
+                       "(coordinators).",
+        "Writes an erasure entry naming the citizen, and deletes the content (bodies) of\n"
+        "every entry about them in this vault: consent (name and contact go), sessions,\n"
+        "agreements, supervisions naming them. The headers stay, so 'peerlog verify' still\n"
+        "passes and says what was erased, when and by whom. Every member's vault does the\n"
+        "same when it syncs. It cannot be undone. On a terminal it asks you to type the\n"
+        "pseudonym again; scripts give --yes. Copies that never sync again (a laptop kept\n"
+        "offline, backups) are not reached: see SECURITY.md.\n"
+        "\nExample:\n"
+        "  peerlog erase --subject B-7K3Q-9F2M --reason \"the citizen asked (GDPR art. 17)\"\n",
+        opts, sizeof opts / sizeof opts[0]};
+    const char *pos[1];
+    size_t npos;
+    int rc = cli_parse(ctx, &cmd, argc, argv, pos, 0, &npos);
+    if (rc)
+        return rc < 0 ? EXIT_USAGE : cli_finish_stdout();
+    if (!subject || !fmt_pseudonym_valid(subject))
+        return cli_usage_error(&cmd, "--subject takes a pseudonym like B-7K3Q-9F2M");
+    if (!reason || !*reason)
+        return cli_usage_error(&cmd, "--reason is required");
+    if (!yes && !cli_have_tty())
+        return cli_usage_error(&cmd, "erasure cannot be undone: run it on a terminal to confirm "
+                                     "it, or add --yes");
+    pl_vault *v = NULL;
+    if ((rc = cli_open_vault(ctx, &v)) != EXIT_OK)
+        return rc;
+    if (!yes) {
+        char question[128];
+        snprintf(question, sizeof question, "This erases what this organisation holds about "
+                                            "%s. Type the pseudonym again to go on: ", subject);
+        pl_secret *again = cli_ask(question);
+        int same = again && again->len == strlen(subject) &&
+                   !memcmp(again->p, subject, again->len);
+        pl_secret_free(again);
+        if (!same) {
+            vault_close(v);
+            fprintf(stderr, "peerlog: not confirmed; nothing was erased\n");
+            return EXIT_ERROR;
+        }
+    }
+    pl_err err = {{0}};
+    pl_entry e;
+    uint64_t erased = 0;
+    pl_status st = vault_erase(v, subject, reason, &e, &erased, &err);
+    vault_close(v);
+    if (st != PL_OK)
+        return cli_fail(st, &err);
+    char id[PL_ID_HEX + 1];
+    cli_hex(e.id, PL_ID_BYTES, id, sizeof id);
+    if (ctx->json)
+        return cli_print_json(json_pack("{s:s, s:s, s:I}", "entry", id, "subject", subject,
+                                        "bodies_erased", (json_int_t)erased));
+    printf("Erased the content of %llu entr%s about %s (erasure entry %.12s); sync now so "
+           "that every member's vault erases it too\n",
+           (unsigned long long)erased, erased == 1 ? "y" : "ies", subject, id);
+    return cli_finish_stdout();
+}

@@ -256,11 +256,23 @@ static pl_status body_into(pl_vault *v, const pl_entry *e, json_t *j, int json, 
             print_body(body);
         json_decref(body);
     } else if (st == PL_E_NOTFOUND) {
-        /* erased: the header stays and says so */
-        if (json)
+        /* erased: the header stays and says so, and by which erasure */
+        pl_erasure by;
+        pl_err ignore;
+        int known = vault_erasure_of(v, e, &by, &ignore) == PL_OK;
+        char eid[PL_ID_HEX + 1] = "";
+        if (known)
+            cli_hex(by.id, PL_ID_BYTES, eid, sizeof eid);
+        if (json) {
             json_object_set_new(j, "body", json_null());
-        else
+            if (known)
+                json_object_set_new(j, "erased_by", json_pack("{s:s, s:s}", "entry", eid,
+                                                              "date", by.date));
+        } else if (known) {
+            printf("  (the content was erased by entry %.12s on %s)\n", eid, by.date);
+        } else {
             printf("  (the content was erased)\n");
+        }
         st = PL_OK;
     }
     return st;
@@ -433,6 +445,16 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
         for (unsigned i = 0; o && notes && i < o->nnotes && i < PL_ORG_NOTES_MAX; i++)
             json_array_append_new(notes, json_string(o->notes[i]));
         json_object_set_new(j, "org_notes", notes);
+        json_t *er = json_array();
+        for (size_t i = 0; er && i < rep->nerasures && i < PL_VERIFY_ERASURES_MAX; i++) {
+            char eid[PL_ID_HEX + 1];
+            cli_hex(rep->erasure[i].id, PL_ID_BYTES, eid, sizeof eid);
+            json_array_append_new(er, json_pack("{s:s, s:s, s:s, s:I}", "entry", eid, "subject",
+                                                rep->erasure[i].subject, "date",
+                                                rep->erasure[i].date, "bodies",
+                                                (json_int_t)rep->erasure[i].bodies));
+        }
+        json_object_set_new(j, "erasures", er);
         rc = cli_print_json(j);
     } else {
         for (size_t i = 0; i < shown; i++) {
@@ -459,6 +481,20 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
             printf("%llu entr%s by removed members, written after their removal, kept as "
                    "evidence; they do not count\n", (unsigned long long)rep->not_counted,
                    rep->not_counted == 1 ? "y" : "ies");
+        for (size_t i = 0; rep->nproblems == 0 && st == PL_OK && i < rep->nerasures &&
+                           i < PL_VERIFY_ERASURES_MAX; i++) {
+            const pl_erasure *x = &rep->erasure[i];
+            char eid[13];
+            cli_hex(x->id, 6, eid, sizeof eid);
+            const char *by = "?";
+            for (unsigned m = 0; o && m < o->nmembers; m++)
+                if (!sodium_memcmp(o->members[m].id.sign_pk, x->by, PL_SIGN_PK_BYTES) &&
+                    o->members[m].id.name[0])
+                    by = o->members[m].id.name;
+            printf("%llu bod%s about %s erased by entry %s (%s, coordinator %s)\n",
+                   (unsigned long long)x->bodies, x->bodies == 1 ? "y" : "ies", x->subject, eid,
+                   x->date, by);
+        }
         if (rep->nproblems == 0 && st == PL_OK && rep->forks_resolved)
             printf("%llu entr%s at forks that a coordinator resolved; both branches are kept "
                    "as evidence\n", (unsigned long long)rep->forks_resolved,

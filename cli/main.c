@@ -39,6 +39,7 @@ static const top_command commands[] = {
     {"show", cmd_show, "show one entry (the latest version; --history for all)"},
     {"org", cmd_org, "'org init' starts an organisation; 'org show' describes it"},
     {"member", cmd_member, "'member add IDFILE --role R', 'member remove FP' (coordinators)"},
+    {"erase", cmd_erase, "erase a citizen's data everywhere it syncs (coordinators)"},
     {"fork", cmd_fork, "'fork resolve --keep ID': decide which branch of a fork counts"},
     {"join", cmd_join, "join an organisation (--expect-org checks its fingerprint)"},
     {"sync", cmd_sync, "exchange entries with the other members through a shared folder"},

@@ -273,7 +273,7 @@ enum { ENTRY_NEW = 0, ENTRY_KNOWN, ENTRY_FORK, ENTRY_CUT };
 #define BUNDLE_MAX_FEEDS 64u
 
 /* What the check of one entry on its own found. */
-enum { CHECK_OK = 0, CHECK_HEADER, CHECK_SIG, CHECK_NO_BODY, CHECK_BODY, CHECK_GENESIS };
+enum { CHECK_OK = 0, CHECK_HEADER, CHECK_SIG, CHECK_BODY, CHECK_GENESIS };
 
 typedef struct {
     uint8_t id[PL_ID_BYTES];
@@ -281,6 +281,7 @@ typedef struct {
     uint8_t prev[PL_ID_BYTES];
     uint64_t seq;
     int is_genesis;
+    int no_body;   /* carried without its body: an erasure must cover it */
     int check;     /* CHECK_* */
     int run_start; /* first entry of its feed in the bundle */
     int state;
@@ -315,7 +316,7 @@ static void *check_range(void *arg)
         if (fmt_entry_verify(it->id, e->sig, h->feed) != 0) {
             it->check = CHECK_SIG;
         } else if (!e->body) {
-            it->check = CHECK_NO_BODY;
+            it->no_body = 1; /* erased: accepted once an erasure is seen to cover it */
         } else {
             fmt_body_hash(e->body, e->body_len, hash);
             if (sodium_memcmp(hash, h->body_hash, PL_HASH_BYTES) != 0)
@@ -375,10 +376,6 @@ static pl_status check_bundle(const uint8_t org[PL_ID_BYTES], const pl_bundle_in
         case CHECK_SIG:
             return pl_fail(err, PL_E_INTEGRITY, "the signature of entry %llu of feed %s… does "
                                                 "not verify: the bundle was altered", seq, fs);
-        case CHECK_NO_BODY:
-            return pl_fail(err, PL_E_INTEGRITY, "entry %llu of feed %s… comes without its "
-                                                "body, which this version cannot accept",
-                           seq, fs);
         case CHECK_BODY:
             return pl_fail(err, PL_E_INTEGRITY, "the body of entry %llu of feed %s… does not "
                                                 "match its header", seq, fs);
@@ -524,6 +521,40 @@ static pl_status store_bundle(pl_vault *v, const pl_org *pre, const pl_bundle_in
     return st;
 }
 
+/* After storing: an entry that came without its body must be covered by an erasure that
+ * counts, held already or in this bundle (formats/erasure.md §4). */
+static pl_status check_erased(pl_vault *v, const pl_org *o, const pl_bundle_info *info,
+                              const pl_bundle_entry *list, pl_header *h,
+                              const import_item *items, pl_import_report *rep, pl_err *err)
+{
+    pl_erasure *er = NULL;
+    size_t ner = 0, missing = SIZE_MAX;
+    int any = 0;
+    for (uint32_t i = 0; i < info->count && !any; i++)
+        any = items[i].no_body;
+    if (!any)
+        return PL_OK;
+    pl_status st = erasures_load(v, o, &er, &ner, err);
+    for (uint32_t i = 0; st == PL_OK && i < info->count && missing == SIZE_MAX; i++) {
+        if (!items[i].no_body || items[i].state == ENTRY_KNOWN || items[i].state == ENTRY_CUT)
+            continue;
+        if (fmt_header_decode(list[i].header, list[i].header_len, h) != PL_FMT_OK ||
+            !erasure_covering(er, ner, h, items[i].id))
+            missing = i;
+    }
+    free(er);
+    if (st == PL_OK && missing != SIZE_MAX) {
+        char fs[17];
+        short_feed(items[missing].feed, fs);
+        rep->retry = 1; /* the erasure may come in another bundle */
+        st = pl_fail(err, PL_E_INTEGRITY, "entry %llu of feed %s… comes without its body and "
+                                          "no erasure this vault holds covers it: import the "
+                                          "coordinator's entries first",
+                     (unsigned long long)items[missing].seq, fs);
+    }
+    return st;
+}
+
 /* After storing: who exported the bundle and who wrote each new entry must be members
  * allowed to write it, and every key wrap addressed to this vault must open. */
 static pl_status check_members(pl_vault *v, const pl_org *o, const pl_bundle_info *info,
@@ -663,6 +694,10 @@ pl_status vault_import(pl_vault *v, const uint8_t *in, size_t n, pl_import_repor
         st = check_members(v, o, &info, list, h, items, rep, err);
     if (st == PL_OK && rep->forks)
         st = resolved_forks(v, o, &info, items, rep, err);
+    if (st == PL_OK)
+        st = check_erased(v, o, &info, list, h, items, rep, err);
+    if (st == PL_OK) /* an erasure held or just arrived covers what came with it */
+        st = erasures_apply(v, o, &rep->bodies_erased, err);
     if (st == PL_OK)
         st = vault_commit(v, err);
     else

@@ -97,6 +97,7 @@ void vault_rollback(pl_vault *v)
         sqlite3_exec(v->db, "ROLLBACK", NULL, NULL, NULL);
     v->in_txn = 0;
     v->pending_sig = 0;
+    v->erased_pending = 0;
 }
 
 pl_status vault_commit(pl_vault *v, pl_err *err)
@@ -115,6 +116,12 @@ pl_status vault_commit(pl_vault *v, pl_err *err)
         vault_rollback(v);
     v->in_txn = 0;
     v->pending_sig = 0;
+    /* Erased bodies: their old pages must not stay in the WAL (secure_delete has zeroed
+     * them in the pages written now). A busy reader can hold the checkpoint back; the next
+     * one completes it. */
+    if (st == PL_OK && v->erased_pending)
+        sqlite3_exec(v->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    v->erased_pending = 0;
     return st;
 }
 

@@ -55,6 +55,7 @@ struct pl_vault {
     sqlite3_stmt *st_insert;
     char *dir;      /* the vault's directory */
     int restored;   /* restored from a backup: no appends until sync has caught up */
+    int erased_pending;   /* bodies erased in this transaction: checkpoint the WAL after it */
     pl_opened opened[16]; /* bodies decrypted through this handle, by type */
     size_t nopened;
 };
@@ -184,6 +185,15 @@ typedef int (*verify_row_cb)(void *ctx, const pl_header *h, const uint8_t id[PL_
 #define VERIFY_WRAPS     4u /* open every key wrap this vault should be able to open */
 PL_WUR pl_status verify_run(pl_vault *v, unsigned what, pl_verify_report *rep,
                             verify_row_cb cb, void *ctx, pl_err *err);
+/* erase.c: the erasures that count (a coordinator's, signed, naming a citizen), in arrival
+ * order; free *out. */
+PL_WUR pl_status erasures_load(pl_vault *v, const pl_org *o, pl_erasure **out, size_t *n,
+                               pl_err *err);
+/* The erasure in list[n] that covers the entry h (id), or NULL. */
+const pl_erasure *erasure_covering(const pl_erasure *list, size_t n, const pl_header *h,
+                                   const uint8_t id[PL_ID_BYTES]);
+/* Drops, in the open transaction, the bodies every erasure held covers; *erased counts them. */
+PL_WUR pl_status erasures_apply(pl_vault *v, const pl_org *o, uint64_t *erased, pl_err *err);
 /* exchange.c: the invitation this vault joined with (vault_meta 'invite'), copied to out
  * unless NULL; PL_E_NOTFOUND when none. */
 PL_WUR pl_status org_invitation(pl_vault *v, uint8_t *out, pl_err *err);

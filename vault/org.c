@@ -1167,7 +1167,8 @@ const pl_org_member *org_member(const pl_org *o, const uint8_t feed[PL_SIGN_PK_B
 static int writers_of(const pl_org *o, const char *type, unsigned *mask)
 {
     static const char *const org_types[] = {"org.genesis", "key.rotate", "key.grant",
-                                            "member.add", "member.remove", "fork.resolve"};
+                                            "member.add", "member.remove", "fork.resolve",
+                                            "erase"};
     for (size_t i = 0; i < sizeof org_types / sizeof org_types[0]; i++)
         if (strcmp(type, org_types[i]) == 0) {
             *mask = 1u; /* coordinator */

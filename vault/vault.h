@@ -178,6 +178,16 @@ typedef struct {
     char what[200];
 } pl_problem;
 
+/* A coordinator's erasure of a citizen's bodies (formats/erasure.md). */
+typedef struct {
+    uint8_t id[PL_ID_BYTES];
+    uint8_t by[PL_SIGN_PK_BYTES]; /* the coordinator's feed */
+    char subject[PL_SUBJECT_MAX + 1];
+    char date[PL_DATE_LEN + 1];
+    uint64_t bodies; /* verify: bodies it accounts for */
+} pl_erasure;
+#define PL_VERIFY_ERASURES_MAX 16u
+
 typedef struct {
     uint64_t feeds;
     uint64_t entries;
@@ -188,6 +198,8 @@ typedef struct {
     uint64_t signatures_checked;
     size_t nproblems;    /* problems found (may exceed what fits below) */
     pl_problem problem[PL_VERIFY_MAX_PROBLEMS];
+    pl_erasure erasure[PL_VERIFY_ERASURES_MAX]; /* the erasures that account for erased bodies */
+    size_t nerasures;    /* may exceed PL_VERIFY_ERASURES_MAX */
 } pl_verify_report;
 
 /* Checks the database pages, every chain link, header, body hash and the signature of each
@@ -335,6 +347,20 @@ PL_WUR pl_status vault_checkpoint_sign(pl_vault *v, char **out, size_t *len, siz
  * problems in rep (PL_OK is returned all the same). */
 PL_WUR pl_status vault_checkpoint_verify(pl_vault *v, const char *in, size_t n,
                                          pl_checkpoint_report *rep, pl_err *err);
+
+/* ---- erasure (formats/erasure.md; issue 5 in progress) -------------------------------- */
+
+/* Erases a citizen's data (a current coordinator: PL_E_ACCESS otherwise): an erase entry
+ * naming subject with reason (readable by every member), and, in the same transaction, the
+ * bodies of every entry about subject that this vault holds (headers stay; secure_delete is
+ * on, and the WAL is checkpointed after the commit). *erased receives how many bodies went.
+ * Every vault that imports the entry does the same. PL_E_NOTFOUND when this vault holds
+ * nothing about subject. */
+PL_WUR pl_status vault_erase(pl_vault *v, const char *subject, const char *reason,
+                             pl_entry *out, uint64_t *erased, pl_err *err);
+/* The erasure that covers e (its body erased), in out; PL_E_NOTFOUND when none does. */
+PL_WUR pl_status vault_erasure_of(pl_vault *v, const pl_entry *e, pl_erasure *out,
+                                  pl_err *err);
 
 /* ---- held keys ---------------------------------------------------------------------- */
 
@@ -538,6 +564,7 @@ typedef struct {
     int retry;        /* refused for a reason a later import can remove: a gap, or an author
                          or exporter whose membership has not arrived */
     uint32_t cut;     /* refused: written by a removed member after the removal's cut */
+    uint64_t bodies_erased; /* bodies dropped because an erasure covers them */
     char cut_who[PL_FINGERPRINT_HEX + 1]; /* the first such member's fingerprint */
     uint8_t exporter[PL_SIGN_PK_BYTES];
     char fork[120];   /* the first fork, described */

@@ -135,6 +135,10 @@ static pl_status verify_walk(pl_vault *v, unsigned what, pl_verify_report *rep,
     size_t nres = 0;
     if (org && org_fork_resolutions(v, org, &res, &nres, &oerr) != PL_OK)
         problem(rep, NULL, 0, "the fork resolutions cannot be read: %s", oerr.msg);
+    pl_erasure *erasures = NULL;
+    size_t nerasures = 0;
+    if (org && erasures_load(v, org, &erasures, &nerasures, &oerr) != PL_OK)
+        problem(rep, NULL, 0, "the erasures cannot be read: %s", oerr.msg);
     uint8_t cur_feed[PL_SIGN_PK_BYTES];
     const pl_org_member *author = NULL; /* the member whose feed cur_feed is */
     pl_header last_h;
@@ -280,9 +284,13 @@ static pl_status verify_walk(pl_vault *v, unsigned what, pl_verify_report *rep,
         }
         /* Body: present bodies must hash to what the header promises. */
         if (sqlite3_column_type(q, 11) == SQLITE_NULL) {
-            /* Erasure entries come later (issue 5); until then no body may be missing. */
+            /* Only an erasure that counts may take a body (formats/erasure.md). */
+            const pl_erasure *by = erasure_covering(erasures, nerasures, h, id);
             rep->bodies_erased++;
-            problem(rep, cur_feed, seq, "the body was removed without an erasure entry");
+            if (!by)
+                problem(rep, cur_feed, seq, "the body was removed without an erasure entry");
+            else
+                erasures[by - erasures].bodies++;
         } else {
             const uint8_t *body = sqlite3_column_blob(q, 11);
             size_t blen = (size_t)sqlite3_column_bytes(q, 11);
@@ -304,6 +312,7 @@ static pl_status verify_walk(pl_vault *v, unsigned what, pl_verify_report *rep,
         /* The rows that passed go to the caller (a fork's branches too: each is signed and
          * linked, and the fork is a problem of its own). */
         if (cb && cb(ctx, h, id, sqlite3_column_int64(q, 12), counts, !bad || fork) != 0) {
+            free(erasures);
             free(h);
             free(org);
             free(res);
@@ -324,6 +333,12 @@ static pl_status verify_walk(pl_vault *v, unsigned what, pl_verify_report *rep,
         L.sig_checked = (what & VERIFY_EVERY_SIG) != 0;
         L.sig_bad = sig_bad;
     }
+    for (size_t i = 0; i < nerasures; i++) {
+        if (i < PL_VERIFY_ERASURES_MAX)
+            rep->erasure[i] = erasures[i];
+        rep->nerasures++;
+    }
+    free(erasures);
     free(h);
     free(org);
     free(res);

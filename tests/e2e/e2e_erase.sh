@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Issue 5 (first part), erasure: a coordinator's erase entry drops the bodies of every entry
+# about the citizen in every vault that holds it or receives it later, keeps the headers so
+# verify still passes, and says so; a guide's erase is refused and changes nothing.
+. "$(dirname "$0")/lib.sh"
+S="$T/shared"
+mkdir "$S"
+as() { V="$T/$1"; }
+fp_of() { as "$1"; pl id --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])'; }
+sync_all() { for who in "$@"; do as "$who"; expect_rc 0 "sync $who" -- pl sync "$S"; done; }
+# bodies WHO SQL-CONDITION: how many rows with a body match, in WHO's vault
+bodies() { "$PL_TOOL" sql "$T/$1" "$PASS" "SELECT count(*) FROM entries WHERE body IS NOT NULL AND ($2)"; }
+
+for who in coord guide sup; do
+  as "$who"; expect_rc 0 "init $who" -- pl init --name "$who" "${KDF[@]}" --json
+done
+as coord
+expect_rc 0 "org init" -- pl org init --name "Peer support Vejle" --json
+ORGFP="$(json 'j["fingerprint"]')"
+for pair in guide:guide sup:supervisor; do
+  who="${pair%%:*}"; role="${pair#*:}"
+  as "$who"; pl id export > "$T/$who.json"; fp="$(fp_of "$who")"
+  as coord
+  expect_rc 0 "add $who" -- pl member add "$T/$who.json" --role "$role" --expect-fingerprint "$fp"
+done
+sync_all coord
+for who in guide sup; do as "$who"; expect_rc 0 "join $who" -- pl join "$S" --expect-org "$ORGFP"; done
+
+as guide
+expect_rc 0 "consent" -- pl consent grant --subject new \
+  --scopes peer-support,record-keeping,supervision-sharing --valid-from 2026-01-01 \
+  --name "Erase Marker-Name" --contact "erase-marker@example.org" --json
+SUBJ="$(json 'j["subject"]')"
+expect_rc 0 "another citizen" -- pl consent grant --subject new --scopes peer-support,record-keeping \
+  --valid-from 2026-01-01 --json
+KEEP="$(json 'j["subject"]')"
+printf 'ERASE-MARKER session note\n' > "$T/note"
+expect_rc 0 "session" -- pl session add --subject "$SUBJ" --date 2026-02-01 --minutes 60 \
+  --kind one-to-one --note-file "$T/note" --json
+SESSION="$(json 'j["entry"]')"
+expect_rc 0 "kept session" -- pl session add --subject "$KEEP" --date 2026-02-01 --minutes 60 \
+  --kind one-to-one --note-file "$T/note" --json
+sync_all guide sup
+as sup
+expect_rc 0 "supervision naming the citizen" -- pl supervision add --guides "$(fp_of guide)" \
+  --subjects "$SUBJ" --minutes 30 --date 2026-02-10 --note-file "$T/note" --json
+SUPV="$(json 'j["entry"]')"
+sync_all sup coord guide
+
+ABOUT="(subject = '$SUBJ' AND type <> 'erase') OR type = 'supervision'"
+[ "$(bodies coord "$ABOUT")" = 3 ] || fail "before: the coordinator holds 3 bodies about the citizen"
+
+# A guide's erasure is refused and changes nothing.
+as guide
+expect_rc 5 "a guide may not erase" -- pl erase --subject "$SUBJ" --reason "asked" --yes
+expect_in "only a coordinator" "$ERR" "says who may"
+[ "$(bodies guide "subject = '$SUBJ'")" = 2 ] || fail "nothing changed at the guide"
+# Confirmation: a script must say --yes; bad input.
+as coord
+expect_rc 2 "erasure without confirmation" -- pl erase --subject "$SUBJ" --reason "asked"
+expect_in "cannot be undone" "$ERR" "says why"
+expect_rc 2 "no reason" -- pl erase --subject "$SUBJ" --yes
+expect_rc 2 "a bad pseudonym" -- pl erase --subject bob --reason x --yes
+expect_rc 1 "a citizen this vault does not know" -- pl erase --subject B-0000-0000 --reason x --yes
+[ "$(bodies coord "$ABOUT")" = 3 ] || fail "nothing erased by refused commands"
+
+# The coordinator erases: the bodies go, the headers stay, verify says what happened.
+expect_rc 0 "erase" -- pl erase --subject "$SUBJ" --reason "the citizen asked (GDPR art. 17)" --yes --json
+[ "$(json 'j["bodies_erased"]')" = 3 ] || fail "three bodies erased: $OUT"
+[ "$(bodies coord "$ABOUT")" = 0 ] || fail "no body about the citizen left at the coordinator"
+[ "$(bodies coord "subject = '$KEEP'")" = 2 ] || fail "the other citizen's bodies stay"
+expect_rc 0 "verify after erasure" -- pl verify
+expect_in "3 bodies about $SUBJ erased by entry" "$OUT" "verify reports the erasure"
+expect_rc 0 "show an erased session" -- pl show "${SESSION:0:12}"
+expect_in "erased by entry" "$OUT" "show says it was erased, and by which entry"
+expect_rc 0 "log keeps the header" -- pl log --subject "$SUBJ" --json
+expect_in "$SESSION" "$OUT" "the header is still listed"
+
+# Meanwhile the guide, offline, writes about the citizen again.
+as guide
+expect_rc 0 "a late session" -- pl session add --subject "$SUBJ" --date 2026-02-15 --minutes 30 \
+  --kind one-to-one --note-file "$T/note" --json
+LATE="$(json 'j["entry"]')"
+sync_all coord guide sup coord
+for who in coord guide sup; do
+  [ "$(bodies "$who" "$ABOUT")" = 0 ] || fail "$who: no body about the citizen after sync"
+  as "$who"; expect_rc 0 "verify at $who" -- pl verify --json
+  [ "$(json '[e["subject"] for e in j["erasures"]]')" = "['$SUBJ']" ] || fail "$who: erasure listed: $OUT"
+done
+[ "$(bodies coord "subject = '$KEEP'")" = 2 ] || fail "the other citizen's bodies stay at the coordinator"
+as coord
+expect_rc 0 "the late session's header arrived" -- pl log --subject "$SUBJ" --json
+expect_in "$LATE" "$OUT" "late header kept"
+# Erasing again finds nothing more to erase, and that is fine.
+expect_rc 0 "erase twice" -- pl erase --subject "$SUBJ" --reason "again" --yes --json
+[ "$(json 'j["bodies_erased"]')" = 0 ] || fail "nothing left: $OUT"
+expect_rc 0 "verify after two erasures" -- pl verify
+
+# A body removed without an erasure is still tampering.
+"$PL_TOOL" sql "$T/coord" "$PASS" "DROP TRIGGER entries_no_update; UPDATE entries SET body = NULL
+  WHERE subject = '$KEEP' AND type = 'session';" || fail "tamper"
+expect_rc 4 "a body removed without erasure" -- pl verify
+expect_in "removed without an erasure entry" "$ERR" "named"
+done_tests

@@ -1,0 +1,240 @@
+/* Erasure (formats/erasure.md): a coordinator's erase entry names a citizen; every vault that
+ * holds it drops the bodies of the entries about that citizen, and keeps their headers. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/meta.h"
+#include "vault/internal.h"
+
+/* 1 when a supervision's (or its amend's) header names subject in its metadata. */
+static int names_citizen(const pl_header *h, const char *subject)
+{
+    char list[PL_META_VALUE_MAX + 1];
+    size_t n = strlen(subject);
+    if (fmt_meta_get(h->meta, h->meta_len, "subjects", list, sizeof list) != 0)
+        return 0;
+    for (const char *p = list; *p;) {
+        const char *c = strchr(p, ',');
+        size_t l = c ? (size_t)(c - p) : strlen(p);
+        if (l == n && !memcmp(p, subject, n))
+            return 1;
+        if (!c)
+            break;
+        p = c + 1;
+    }
+    return 0;
+}
+
+pl_status erasures_load(pl_vault *v, const pl_org *o, pl_erasure **out, size_t *n, pl_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *q = NULL;
+    int rc = sqlite3_prepare_v2(v->db, "SELECT " ENTRY_COLS_PUBLIC " FROM entries e"
+                                       " WHERE e.type = 'erase' ORDER BY e.n", -1, &q, NULL);
+    if (rc != SQLITE_OK)
+        return store_fail(v->db, rc, "reading erasures", err);
+    pl_entry *e = malloc(sizeof *e);
+    size_t cap = 0;
+    pl_status st = e ? PL_OK : pl_fail(err, PL_E_NOMEM, "out of memory");
+    while (st == PL_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        char why[240];
+        if ((st = feed_row_entry(q, 0, e, err)) != PL_OK)
+            break;
+        /* Only a coordinator's, signed, naming a citizen. */
+        if (strcmp(e->h.type, "erase") != 0 || !fmt_pseudonym_valid(e->h.subject) ||
+            org_may_write(v, o, &e->h, why, sizeof why) != 0 || !entry_authentic(e))
+            continue;
+        pl_erasure *grown = pl_grow(*out, &cap, *n, sizeof *grown);
+        if (!grown) {
+            st = pl_fail(err, PL_E_NOMEM, "out of memory");
+            break;
+        }
+        *out = grown;
+        pl_erasure *x = &grown[(*n)++];
+        memset(x, 0, sizeof *x);
+        memcpy(x->id, e->id, PL_ID_BYTES);
+        memcpy(x->by, e->h.feed, PL_SIGN_PK_BYTES);
+        snprintf(x->subject, sizeof x->subject, "%s", e->h.subject);
+        feed_entry_date(&e->h, x->date);
+    }
+    if (st == PL_OK && rc != SQLITE_DONE)
+        st = store_fail(v->db, rc, "reading erasures", err);
+    sqlite3_finalize(q);
+    free(e);
+    if (st != PL_OK) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return st;
+}
+
+const pl_erasure *erasure_covering(const pl_erasure *list, size_t n, const pl_header *h,
+                                   const uint8_t id[PL_ID_BYTES])
+{
+    if (!strcmp(h->type, "erase"))
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!memcmp(list[i].id, id, PL_ID_BYTES))
+            continue;
+        if (h->subject[0] ? !strcmp(h->subject, list[i].subject)
+                          : names_citizen(h, list[i].subject))
+            return &list[i];
+    }
+    return NULL;
+}
+
+pl_status erasures_apply(pl_vault *v, const pl_org *o, uint64_t *erased, pl_err *err)
+{
+    pl_erasure *list = NULL;
+    size_t n = 0;
+    *erased = 0;
+    pl_status st = erasures_load(v, o, &list, &n, err);
+    if (st != PL_OK || n == 0) {
+        free(list);
+        return st;
+    }
+    /* Rows that still hold a body and could be covered: a citizen's, or a supervision's. */
+    sqlite3_stmt *q = NULL, *up = NULL;
+    /* Through the indexes: the erased citizens' rows, and the rows without a citizen that may
+     * name one (supervisions and amends); each is then checked on its signed header. */
+    int rc = sqlite3_prepare_v2(v->db, "SELECT id, header FROM entries WHERE body IS NOT NULL"
+                                       " AND type <> 'erase' AND (subject IN (SELECT subject"
+                                       " FROM entries WHERE type = 'erase') OR (subject IS NULL"
+                                       " AND type IN ('supervision', 'amend')))", -1, &q, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(v->db, "UPDATE entries SET body = NULL WHERE id = ?", -1, &up,
+                                NULL);
+    pl_header *h = malloc(sizeof *h);
+    if (rc != SQLITE_OK || !h) {
+        st = h ? store_fail(v->db, rc, "erasing", err) : pl_fail(err, PL_E_NOMEM, "out of memory");
+        goto out;
+    }
+    /* The ids first, then the updates: no row changes under the running SELECT. */
+    uint8_t(*ids)[PL_ID_BYTES] = NULL;
+    size_t nids = 0, cap = 0;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        int hl = sqlite3_column_bytes(q, 1);
+        if (sqlite3_column_bytes(q, 0) != PL_ID_BYTES || hl <= 0 ||
+            fmt_header_decode(sqlite3_column_blob(q, 1), (size_t)hl, h) != PL_FMT_OK ||
+            !erasure_covering(list, n, h, sqlite3_column_blob(q, 0)))
+            continue;
+        uint8_t(*grown)[PL_ID_BYTES] = pl_grow(ids, &cap, nids, sizeof *grown);
+        if (!grown) {
+            free(ids);
+            st = pl_fail(err, PL_E_NOMEM, "out of memory");
+            goto out;
+        }
+        ids = grown;
+        memcpy(ids[nids++], sqlite3_column_blob(q, 0), PL_ID_BYTES);
+    }
+    if (rc != SQLITE_DONE)
+        st = store_fail(v->db, rc, "erasing", err);
+    for (size_t i = 0; st == PL_OK && i < nids; i++) {
+        sqlite3_reset(up);
+        sqlite3_bind_blob(up, 1, ids[i], PL_ID_BYTES, SQLITE_STATIC);
+        if ((rc = sqlite3_step(up)) != SQLITE_DONE)
+            st = store_fail(v->db, rc, "erasing", err);
+        else
+            (*erased)++;
+    }
+    free(ids);
+    if (st == PL_OK && *erased)
+        v->erased_pending = 1; /* the WAL is checkpointed once this transaction commits */
+out:
+    free(h);
+    sqlite3_finalize(q);
+    sqlite3_finalize(up);
+    free(list);
+    return st;
+}
+
+pl_status vault_erase(pl_vault *v, const char *subject, const char *reason, pl_entry *out,
+                      uint64_t *erased, pl_err *err)
+{
+    *erased = 0;
+    if (!subject || !fmt_pseudonym_valid(subject))
+        return pl_fail(err, PL_E_INVALID, "a citizen is named by a pseudonym like B-7K3Q-9F2M");
+    if (!reason || !*reason || strlen(reason) > PL_NAME_MAX || !fmt_name_valid(reason, strlen(reason)))
+        return pl_fail(err, PL_E_INVALID, "give a reason (1 to %u bytes of plain text)",
+                       PL_NAME_MAX);
+    pl_org *o = calloc(1, sizeof *o);
+    json_t *body = json_pack("{s:s}", "reason", reason);
+    pl_status st = o && body ? vault_org(v, o, err) : pl_fail(err, PL_E_NOMEM, "out of memory");
+    if (st == PL_E_NOTFOUND)
+        st = pl_fail(err, PL_E_NOTFOUND, "erasure is an organisation's: this vault belongs to "
+                                         "none");
+    if (st != PL_OK)
+        goto out;
+    const pl_org_member *me = org_member(o, v->id.sign_pk);
+    if (!me || me->removed || !(me->roles & PL_ROLE_COORDINATOR)) {
+        st = pl_fail(err, PL_E_ACCESS, "only a coordinator erases a citizen's data; nothing "
+                                       "was changed");
+        goto out;
+    }
+    sqlite3_stmt *q = NULL;
+    int known = 0;
+    if (sqlite3_prepare_v2(v->db, "SELECT 1 FROM entries WHERE subject = ? LIMIT 1", -1, &q,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(q, 1, subject, -1, SQLITE_STATIC);
+        known = sqlite3_step(q) == SQLITE_ROW;
+    }
+    sqlite3_finalize(q);
+    if (!known) {
+        st = pl_fail(err, PL_E_NOTFOUND, "this vault holds nothing about %s: sync first, and "
+                                         "check the pseudonym", subject);
+        goto out;
+    }
+    char date[PL_DATE_LEN + 1], meta[PL_META_MAX + 1];
+    size_t mlen;
+    pl_today(date);
+    pl_meta_pair m[] = {{"date", date}};
+    pl_org_key tmp;
+    const pl_org_key *mk = pl_org_current_key(o, "member", &tmp);
+    size_t n = json_dumpb(body, NULL, 0, JSON_COMPACT | JSON_SORT_KEYS);
+    pl_secret *text = n ? pl_secret_new(n) : NULL;
+    if (!text || fmt_meta_build(m, 1, meta, sizeof meta, &mlen) != 0 || !mk) {
+        pl_secret_free(text);
+        st = pl_fail(err, PL_E_NOMEM, "cannot build the erasure");
+        goto out;
+    }
+    text->len = json_dumpb(body, (char *)text->p, n, JSON_COMPACT | JSON_SORT_KEYS);
+    pl_append_req req = {.type = "erase", .subject = subject, .meta = meta,
+                         .refs = (const uint8_t(*)[PL_ID_BYTES])o->id, .nrefs = 1,
+                         .rcpt = (const uint8_t(*)[PL_BOX_PK_BYTES])mk->pk, .nrcpt = 1,
+                         .body = text->p, .body_len = text->len};
+    if ((st = vault_begin(v, err)) == PL_OK) {
+        st = vault_append(v, &req, out, err);
+        if (st == PL_OK)
+            st = erasures_apply(v, o, erased, err);
+        if (st == PL_OK)
+            st = vault_commit(v, err);
+        else
+            vault_rollback(v);
+    }
+    pl_secret_free(text);
+out:
+    json_decref(body);
+    free(o);
+    return st;
+}
+
+pl_status vault_erasure_of(pl_vault *v, const pl_entry *e, pl_erasure *out, pl_err *err)
+{
+    pl_org *o = calloc(1, sizeof *o);
+    pl_erasure *list = NULL;
+    size_t n = 0;
+    pl_status st = o ? vault_org(v, o, err) : pl_fail(err, PL_E_NOMEM, "out of memory");
+    if (st == PL_OK)
+        st = erasures_load(v, o, &list, &n, err);
+    const pl_erasure *by = st == PL_OK ? erasure_covering(list, n, &e->h, e->id) : NULL;
+    if (st == PL_OK && !by)
+        st = pl_fail(err, PL_E_NOTFOUND, "no erasure covers this entry");
+    if (by)
+        *out = *by;
+    free(list);
+    free(o);
+    return st;
+}
