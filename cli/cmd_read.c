@@ -271,7 +271,8 @@ static pl_status body_into(pl_vault *v, const pl_entry *e, json_t *j, int json, 
         } else if (known) {
             printf("  (the content was erased by entry %.12s on %s)\n", eid, by.date);
         } else {
-            printf("  (the content was erased)\n");
+            printf("  (the content is missing and no erasure covers it: run 'peerlog "
+                   "verify')\n");
         }
         st = PL_OK;
     }
@@ -486,11 +487,12 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
             const pl_erasure *x = &rep->erasure[i];
             char eid[13];
             cli_hex(x->id, 6, eid, sizeof eid);
-            const char *by = "?";
+            char by[PL_NAME_MAX + 1] = "?";
             for (unsigned m = 0; o && m < o->nmembers; m++)
-                if (!sodium_memcmp(o->members[m].id.sign_pk, x->by, PL_SIGN_PK_BYTES) &&
-                    o->members[m].id.name[0])
-                    by = o->members[m].id.name;
+                if (!sodium_memcmp(o->members[m].id.sign_pk, x->by, PL_SIGN_PK_BYTES))
+                    snprintf(by, sizeof by, "%s", o->members[m].id.name[0]
+                                                      ? o->members[m].id.name
+                                                      : o->members[m].id.fingerprint);
             printf("%llu bod%s about %s erased by entry %s (%s, coordinator %s)\n",
                    (unsigned long long)x->bodies, x->bodies == 1 ? "y" : "ies", x->subject, eid,
                    x->date, by);

@@ -44,6 +44,7 @@ pl_status erasures_load(pl_vault *v, const pl_org *o, pl_erasure **out, size_t *
             break;
         /* Only a coordinator's, signed, naming a citizen. */
         if (strcmp(e->h.type, "erase") != 0 || !fmt_pseudonym_valid(e->h.subject) ||
+            e->h.nrefs < 1 || memcmp(e->h.refs[0], o->id, PL_ID_BYTES) != 0 ||
             org_may_write(v, o, &e->h, why, sizeof why) != 0 || !entry_authentic(e))
             continue;
         pl_erasure *grown = pl_grow(*out, &cap, *n, sizeof *grown);
@@ -71,10 +72,20 @@ pl_status erasures_load(pl_vault *v, const pl_org *o, pl_erasure **out, size_t *
     return st;
 }
 
+/* 1 when h may name citizens in its metadata: a supervision, or an amend of one. */
+static int names_in_meta(const pl_header *h)
+{
+    char of[PL_TYPE_MAX + 1];
+    return !strcmp(h->type, "supervision") ||
+           (!strcmp(h->type, "amend") &&
+            fmt_meta_get(h->meta, h->meta_len, "of", of, sizeof of) == 0 &&
+            !strcmp(of, "supervision"));
+}
+
 const pl_erasure *erasure_covering(const pl_erasure *list, size_t n, const pl_header *h,
                                    const uint8_t id[PL_ID_BYTES])
 {
-    if (!strcmp(h->type, "erase"))
+    if (!strcmp(h->type, "erase") || (!h->subject[0] && !names_in_meta(h)))
         return NULL;
     for (size_t i = 0; i < n; i++) {
         if (!memcmp(list[i].id, id, PL_ID_BYTES))
@@ -102,8 +113,9 @@ pl_status erasures_apply(pl_vault *v, const pl_org *o, uint64_t *erased, pl_err 
      * name one (supervisions and amends); each is then checked on its signed header. */
     int rc = sqlite3_prepare_v2(v->db, "SELECT id, header FROM entries WHERE body IS NOT NULL"
                                        " AND type <> 'erase' AND (subject IN (SELECT subject"
-                                       " FROM entries WHERE type = 'erase') OR (subject IS NULL"
-                                       " AND type IN ('supervision', 'amend')))", -1, &q, NULL);
+                                       " FROM entries WHERE type = 'erase') OR ((subject IS NULL"
+                                       " OR subject = '') AND type IN ('supervision', 'amend')))",
+                                -1, &q, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(v->db, "UPDATE entries SET body = NULL WHERE id = ?", -1, &up,
                                 NULL);
@@ -234,6 +246,39 @@ pl_status vault_erasure_of(pl_vault *v, const pl_entry *e, pl_erasure *out, pl_e
         st = pl_fail(err, PL_E_NOTFOUND, "no erasure covers this entry");
     if (by)
         *out = *by;
+    free(list);
+    free(o);
+    return st;
+}
+
+pl_status erasure_refuses(pl_vault *v, const char *subject, pl_err *err)
+{
+    sqlite3_stmt *q = NULL;
+    int any = 0;
+    if (sqlite3_prepare_v2(v->db, "SELECT 1 FROM entries WHERE type = 'erase' AND subject = ?"
+                                  " LIMIT 1", -1, &q, NULL) != SQLITE_OK) {
+        sqlite3_finalize(q);
+        return store_fail(v->db, SQLITE_ERROR, "reading erasures", err);
+    }
+    sqlite3_bind_text(q, 1, subject, -1, SQLITE_STATIC);
+    any = sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    if (!any)
+        return PL_OK;
+    pl_org *o = calloc(1, sizeof *o);
+    pl_erasure *list = NULL;
+    size_t n = 0;
+    pl_status st = o ? vault_org(v, o, err) : pl_fail(err, PL_E_NOMEM, "out of memory");
+    if (st == PL_OK)
+        st = erasures_load(v, o, &list, &n, err);
+    for (size_t i = 0; st == PL_OK && i < n; i++)
+        if (!strcmp(list[i].subject, subject)) {
+            char id[13];
+            sodium_bin2hex(id, sizeof id, list[i].id, 6);
+            st = pl_fail(err, PL_E_CONSENT, "%s's data was erased (entry %s, %s): nothing more "
+                                            "is recorded about %s; a new consent needs a new "
+                                            "pseudonym", subject, id, list[i].date, subject);
+        }
     free(list);
     free(o);
     return st;

@@ -192,6 +192,9 @@ PL_WUR pl_status erasures_load(pl_vault *v, const pl_org *o, pl_erasure **out, s
 /* The erasure in list[n] that covers the entry h (id), or NULL. */
 const pl_erasure *erasure_covering(const pl_erasure *list, size_t n, const pl_header *h,
                                    const uint8_t id[PL_ID_BYTES]);
+/* PL_E_CONSENT when an erasure that counts names subject: nothing more is written about a
+ * citizen whose data was erased (formats/erasure.md §4). */
+PL_WUR pl_status erasure_refuses(pl_vault *v, const char *subject, pl_err *err);
 /* Drops, in the open transaction, the bodies every erasure held covers; *erased counts them. */
 PL_WUR pl_status erasures_apply(pl_vault *v, const pl_org *o, uint64_t *erased, pl_err *err);
 /* exchange.c: the invitation this vault joined with (vault_meta 'invite'), copied to out

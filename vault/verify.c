@@ -294,6 +294,9 @@ static pl_status verify_walk(pl_vault *v, unsigned what, pl_verify_report *rep,
         } else {
             const uint8_t *body = sqlite3_column_blob(q, 11);
             size_t blen = (size_t)sqlite3_column_bytes(q, 11);
+            if (erasure_covering(erasures, nerasures, h, id))
+                problem(rep, cur_feed, seq, "the body is still here although an erasure covers "
+                                            "it");
             uint8_t hash[PL_HASH_BYTES];
             rep->bodies_checked++;
             if (blen != h->body_len) {

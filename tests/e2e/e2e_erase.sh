@@ -91,7 +91,17 @@ done
 as coord
 expect_rc 0 "the late session's header arrived" -- pl log --subject "$SUBJ" --json
 expect_in "$LATE" "$OUT" "late header kept"
+# Nothing more is written about an erased citizen, at any vault that holds the erasure.
+as guide
+expect_rc 1 "no new consent for an erased citizen" -- pl consent grant --subject "$SUBJ" \
+  --scopes peer-support --valid-from 2026-03-01
+expect_in "was erased" "$ERR" "says why"
+as sup
+expect_rc 1 "no supervision naming an erased citizen" -- pl supervision add \
+  --guides "$(fp_of guide)" --subjects "$SUBJ" --minutes 30 --date 2026-03-01
+expect_in "a new consent needs a new pseudonym" "$ERR" "says what to do"
 # Erasing again finds nothing more to erase, and that is fine.
+as coord
 expect_rc 0 "erase twice" -- pl erase --subject "$SUBJ" --reason "again" --yes --json
 [ "$(json 'j["bodies_erased"]')" = 0 ] || fail "nothing left: $OUT"
 expect_rc 0 "verify after two erasures" -- pl verify
