@@ -233,44 +233,50 @@ out:
     return st;
 }
 
-pl_status vault_erasure_of(pl_vault *v, const pl_entry *e, pl_erasure *out, pl_err *err)
+/* The organisation's erasures that count, read afresh: *list (free it) of *n. */
+static pl_status erasures_here(pl_vault *v, pl_erasure **list, size_t *n, pl_err *err)
 {
     pl_org *o = calloc(1, sizeof *o);
-    pl_erasure *list = NULL;
-    size_t n = 0;
     pl_status st = o ? vault_org(v, o, err) : pl_fail(err, PL_E_NOMEM, "out of memory");
+    *list = NULL;
+    *n = 0;
     if (st == PL_OK)
-        st = erasures_load(v, o, &list, &n, err);
+        st = erasures_load(v, o, list, n, err);
+    free(o);
+    return st;
+}
+
+pl_status vault_erasure_of(pl_vault *v, const pl_entry *e, pl_erasure *out, pl_err *err)
+{
+    pl_erasure *list;
+    size_t n;
+    pl_status st = erasures_here(v, &list, &n, err);
     const pl_erasure *by = st == PL_OK ? erasure_covering(list, n, &e->h, e->id) : NULL;
     if (st == PL_OK && !by)
         st = pl_fail(err, PL_E_NOTFOUND, "no erasure covers this entry");
     if (by)
         *out = *by;
     free(list);
-    free(o);
     return st;
 }
 
 pl_status erasure_refuses(pl_vault *v, const char *subject, pl_err *err)
 {
     sqlite3_stmt *q = NULL;
-    int any = 0;
-    if (sqlite3_prepare_v2(v->db, "SELECT 1 FROM entries WHERE type = 'erase' AND subject = ?"
-                                  " LIMIT 1", -1, &q, NULL) != SQLITE_OK) {
-        sqlite3_finalize(q);
-        return store_fail(v->db, SQLITE_ERROR, "reading erasures", err);
+    int rc = sqlite3_prepare_v2(v->db, "SELECT 1 FROM entries WHERE type = 'erase' AND"
+                                       " subject = ? LIMIT 1", -1, &q, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(q, 1, subject, -1, SQLITE_STATIC);
+        rc = sqlite3_step(q);
     }
-    sqlite3_bind_text(q, 1, subject, -1, SQLITE_STATIC);
-    any = sqlite3_step(q) == SQLITE_ROW;
     sqlite3_finalize(q);
-    if (!any)
+    if (rc == SQLITE_DONE) /* no erasure names the citizen: the common case, one index probe */
         return PL_OK;
-    pl_org *o = calloc(1, sizeof *o);
-    pl_erasure *list = NULL;
-    size_t n = 0;
-    pl_status st = o ? vault_org(v, o, err) : pl_fail(err, PL_E_NOMEM, "out of memory");
-    if (st == PL_OK)
-        st = erasures_load(v, o, &list, &n, err);
+    if (rc != SQLITE_ROW)
+        return store_fail(v->db, rc, "reading erasures", err);
+    pl_erasure *list;
+    size_t n;
+    pl_status st = erasures_here(v, &list, &n, err);
     for (size_t i = 0; st == PL_OK && i < n; i++)
         if (!strcmp(list[i].subject, subject)) {
             char id[13];
@@ -280,6 +286,5 @@ pl_status erasure_refuses(pl_vault *v, const char *subject, pl_err *err)
                                             "pseudonym", subject, id, list[i].date, subject);
         }
     free(list);
-    free(o);
     return st;
 }

@@ -8,10 +8,7 @@
 S="$T/shared"
 mkdir "$S"
 
-as() { V="$T/$1"; }
-fp_of() { as "$1"; pl id --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])'; }
 day() { date -u -d "$1 + $2 days" +%F; }
-sync_all() { for who in "$@"; do as "$who"; expect_rc 0 "sync $who" -- pl sync "$S"; done; }
 entry() { json 'j["entry"]'; }
 
 for who in coord g1 g2 g3 g4 sup aud; do

@@ -7,8 +7,6 @@
 S="$T/shared"
 mkdir "$S"
 
-as() { V="$T/$1"; }
-fp_of() { as "$1"; pl id --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])'; }
 add() { # add BY WHO ROLE...
   local by="$1" who="$2"; shift 2
   local roles=() fp
@@ -18,7 +16,6 @@ add() { # add BY WHO ROLE...
   expect_rc 0 "$by adds $who" -- pl member add "$T/$who.json" "${roles[@]}" \
     --expect-fingerprint "$fp"
 }
-sync_all() { for who in "$@"; do as "$who"; expect_rc 0 "sync $who" -- pl sync "$S"; done; }
 # The membership as a vault computes it: fingerprint, roles, removed, cut; and current keys.
 view() {
   as "$1"; pl org show --json | python3 -c '

@@ -5,9 +5,6 @@
 . "$(dirname "$0")/lib.sh"
 S="$T/shared"
 mkdir "$S"
-as() { V="$T/$1"; }
-fp_of() { as "$1"; pl id --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])'; }
-sync_all() { for who in "$@"; do as "$who"; expect_rc 0 "sync $who" -- pl sync "$S"; done; }
 # bodies WHO SQL-CONDITION: how many rows with a body match, in WHO's vault
 bodies() { "$PL_TOOL" sql "$T/$1" "$PASS" "SELECT count(*) FROM entries WHERE body IS NOT NULL AND ($2)"; }
 

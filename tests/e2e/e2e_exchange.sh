@@ -6,8 +6,6 @@
 S="$T/shared"
 mkdir "$S"
 
-as() { V="$T/$1"; }
-fp_of() { as "$1"; pl id --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])'; }
 # Byte-level identity of a closed vault (vault.db and keyslots; no -wal/-shm left behind).
 vault_sum() { (cd "$T/$1" && ls -A | sort && sha256sum vault.db keyslots) ; }
 

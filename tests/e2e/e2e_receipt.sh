@@ -5,8 +5,6 @@
 . "$(dirname "$0")/lib.sh"
 S="$T/shared"
 mkdir "$S"
-as() { V="$T/$1"; }
-fp_of() { as "$1"; pl id --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])'; }
 
 for who in coord guide aud other; do
   as "$who"; expect_rc 0 "init $who" -- pl init --name "$who" "${KDF[@]}" --json

@@ -46,6 +46,12 @@ expect_not_in() {
 # json EXPR: evaluates a Python expression on the JSON in $OUT (as j).
 json() { python3 -c "import json,sys; j=json.loads(sys.stdin.read()); print($1)" <<<"$OUT"; }
 
+# Several vaults in one test: 'as NAME' makes $T/NAME the vault pl uses; fp_of NAME prints
+# its fingerprint; sync_all NAME... syncs each with the shared folder $S.
+as() { V="$T/$1"; }
+fp_of() { as "$1"; pl id --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])'; }
+sync_all() { for who in "$@"; do as "$who"; expect_rc 0 "sync $who" -- pl sync "$S"; done; }
+
 init_vault() { expect_rc 0 "init" -- pl init --name "Test Guide" "${KDF[@]}" --json; }
 
 new_subject() {
