@@ -187,18 +187,20 @@ pl_status vault_erase(pl_vault *v, const char *subject, const char *reason, pl_e
         goto out;
     }
     sqlite3_stmt *q = NULL;
-    int known = 0;
-    if (sqlite3_prepare_v2(v->db, "SELECT 1 FROM entries WHERE subject = ? LIMIT 1", -1, &q,
-                           NULL) == SQLITE_OK) {
+    int rc = sqlite3_prepare_v2(v->db, "SELECT 1 FROM entries WHERE subject = ? LIMIT 1", -1,
+                                &q, NULL);
+    if (rc == SQLITE_OK) {
         sqlite3_bind_text(q, 1, subject, -1, SQLITE_STATIC);
-        known = sqlite3_step(q) == SQLITE_ROW;
+        rc = sqlite3_step(q);
     }
     sqlite3_finalize(q);
-    if (!known) {
+    if (rc == SQLITE_DONE)
         st = pl_fail(err, PL_E_NOTFOUND, "this vault holds nothing about %s: sync first, and "
                                          "check the pseudonym", subject);
+    else if (rc != SQLITE_ROW)
+        st = store_fail(v->db, rc, "reading the citizen's entries", err);
+    if (st != PL_OK)
         goto out;
-    }
     char date[PL_DATE_LEN + 1], meta[PL_META_MAX + 1];
     size_t mlen;
     pl_today(date);
@@ -209,7 +211,9 @@ pl_status vault_erase(pl_vault *v, const char *subject, const char *reason, pl_e
     pl_secret *text = n ? pl_secret_new(n) : NULL;
     if (!text || fmt_meta_build(m, 1, meta, sizeof meta, &mlen) != 0 || !mk) {
         pl_secret_free(text);
-        st = pl_fail(err, PL_E_NOMEM, "cannot build the erasure");
+        st = mk ? pl_fail(err, PL_E_NOMEM, "out of memory")
+                : pl_fail(err, PL_E_INTEGRITY, "the organisation has no member key to write the "
+                                               "erasure to; run 'peerlog verify'");
         goto out;
     }
     text->len = json_dumpb(body, (char *)text->p, n, JSON_COMPACT | JSON_SORT_KEYS);
