@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -188,6 +189,9 @@ static void sync_event(void *ctx, pl_sync_event ev, const char *path, size_t don
     case PL_SYNC_CUT:
         cli_warn("%s: %s: refused (not imported)", path, msg);
         break;
+    case PL_SYNC_STALE:
+        cli_warn("%s %s", path, msg);
+        break;
     case PL_SYNC_FORK:
         cli_warn("%s: %s: a fork, kept as evidence; 'peerlog verify' fails while it is there; "
                  "tell your coordinator and keep this vault as it is", path, msg);
@@ -199,7 +203,8 @@ static int sync_print(const cli_ctx *ctx, const pl_sync_report *r)
 {
     if (ctx->json)
         return cli_print_json(json_pack(
-            "{s:i, s:I, s:i, s:i, s:I, s:I, s:i, s:i, s:i, s:i, s:I, s:b, s:b, s:b, s:i, s:i}",
+            "{s:i, s:I, s:i, s:i, s:I, s:I, s:i, s:i, s:i, s:i, s:I, s:b, s:b, s:b, s:i, s:i,"
+            " s:I, s:i, s:I}",
             "bundles_written",
             (int)r->bundles_written, "entries_exported", (json_int_t)r->entries_exported,
             "invites_written", (int)r->invites_written, "bundles_imported",
@@ -209,7 +214,9 @@ static int sync_print(const cli_ctx *ctx, const pl_sync_report *r)
             "bundles_unreadable", (int)r->bundles_unreadable, "entries_cut",
             (json_int_t)r->entries_cut, "waiting", r->waiting, "restore_settled",
             r->restore_settled, "restore_waiting", r->restore_waiting, "keys_rotated",
-            (int)r->keys_rotated, "grants_written", (int)r->grants_written));
+            (int)r->keys_rotated, "grants_written", (int)r->grants_written, "bodies_erased",
+            (json_int_t)r->bodies_erased, "bundles_rewritten", (int)r->bundles_rewritten,
+            "bodies_removed", (json_int_t)r->bodies_removed));
     printf("Received %llu new entr%s from %u bundle%s; sent %llu in %u bundle%s",
            (unsigned long long)r->entries_added, r->entries_added == 1 ? "y" : "ies",
            r->bundles_imported, r->bundles_imported == 1 ? "" : "s",
@@ -226,6 +233,13 @@ static int sync_print(const cli_ctx *ctx, const pl_sync_report *r)
                "key grant%s (see 'peerlog org show')\n",
                r->keys_rotated, r->keys_rotated == 1 ? "" : "s", r->grants_written,
                r->grants_written == 1 ? "" : "s");
+    if (r->bodies_erased)
+        printf("Left out the content of %llu entr%s an erasure covers (kept their headers)\n",
+               (unsigned long long)r->bodies_erased, r->bodies_erased == 1 ? "y" : "ies");
+    if (r->bundles_rewritten)
+        printf("Rewrote %u of your bundle file%s in the folder without %llu erased bod%s\n",
+               r->bundles_rewritten, r->bundles_rewritten == 1 ? "" : "s",
+               (unsigned long long)r->bodies_removed, r->bodies_removed == 1 ? "y" : "ies");
     if (r->waiting)
         printf("The organisation's first entries are not in the folder yet: ask your "
                "coordinator to sync, then sync again\n");
@@ -259,13 +273,85 @@ static int sync_report_exit(const cli_ctx *ctx, const pl_sync_report *r)
     return rc;
 }
 
+/* sync --status: which feeds' files in the folder still carry erased content. */
+static int folder_status(const cli_ctx *ctx, pl_vault *v, const char *dir)
+{
+    pl_err err = {{0}};
+    pl_folder_status fs;
+    pl_org *o = calloc(1, sizeof *o);
+    pl_status st = o ? vault_folder_status(v, dir, &fs, &err)
+                     : pl_fail(&err, PL_E_NOMEM, "out of memory");
+    if (st == PL_OK && vault_org(v, o, &err) != PL_OK)
+        memset(o, 0, sizeof *o); /* names unknown: feeds are shown by key */
+    if (st != PL_OK) {
+        free(o);
+        return cli_fail(st, &err);
+    }
+    json_t *list = ctx->json ? json_array() : NULL;
+    if (!ctx->json) {
+        printf("%s: %u bundle file%s of %u feed%s\n", dir, fs.files, fs.files == 1 ? "" : "s",
+               fs.feeds, fs.feeds == 1 ? "" : "s");
+        if (!fs.nstale)
+            printf("No file in the folder carries content this vault holds erased\n");
+        else
+            printf("Files that still carry erased content (their laptops have not synced "
+                   "since the erasure):\n");
+    }
+    for (size_t i = 0; i < fs.nstale; i++) {
+        const pl_folder_feed *f = &fs.stale[i];
+        char hex[2 * PL_SIGN_PK_BYTES + 1], when[32] = "?";
+        struct tm tm;
+        time_t t = (time_t)f->newest;
+        sodium_bin2hex(hex, sizeof hex, f->feed, PL_SIGN_PK_BYTES);
+        const pl_org_member *m = NULL;
+        for (unsigned k = 0; !m && k < o->nmembers; k++)
+            if (!memcmp(o->members[k].id.sign_pk, f->feed, PL_SIGN_PK_BYTES))
+                m = &o->members[k];
+        if (f->newest && localtime_r(&t, &tm))
+            strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
+        const char *name = m && m->id.name[0] ? m->id.name : "an unknown member";
+        if (list)
+            json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:i, s:I, s:s}", "feed", hex,
+                                                  "member", name, "fingerprint",
+                                                  m ? m->id.fingerprint : "", "files",
+                                                  (int)f->files, "bodies",
+                                                  (json_int_t)f->bodies, "newest_file", when));
+        else
+            printf("  %s (feed %.16s…): %u file%s, %llu erased bod%s; newest file %s\n", name,
+                   hex, f->files, f->files == 1 ? "" : "s", (unsigned long long)f->bodies,
+                   f->bodies == 1 ? "y" : "ies", when);
+    }
+    if (fs.unreadable)
+        cli_warn("%u file%s could not be read or checked (damaged, or not this "
+                 "organisation's); 'peerlog sync' names them", fs.unreadable,
+                 fs.unreadable == 1 ? "" : "s");
+    int rc;
+    if (list)
+        rc = cli_print_json(json_pack("{s:i, s:i, s:i, s:o}", "feeds", (int)fs.feeds, "files",
+                                      (int)fs.files, "unreadable", (int)fs.unreadable,
+                                      "still_erased", list));
+    else {
+        if (fs.nstale)
+            printf("Ask each of them to run 'peerlog sync'; until then those files keep the "
+                   "content, encrypted\n");
+        rc = cli_finish_stdout();
+    }
+    int stale = fs.nstale != 0;
+    free(fs.stale);
+    free(o);
+    return rc == EXIT_OK && stale ? EXIT_INTEGRITY : rc;
+}
+
 int cmd_sync(cli_ctx *ctx, int argc, char **argv)
 {
-    int resume = 0;
+    int resume = 0, status = 0;
     const cli_opt opts[] = {
         {"resume-after-restore", NULL, "let a restored vault write although the folder holds "
                                        "less of its feed than the backup (see below)",
          NULL, &resume},
+        {"status", NULL, "change nothing; list the members whose files in the folder still "
+                         "carry erased content (exit 4 when any do)",
+         NULL, &status},
     };
     const cli_command cmd = {
         "sync", "DIR", "Exchange entries with the other members through a shared folder.",
@@ -280,8 +366,12 @@ int cmd_sync(cli_ctx *ctx, int argc, char **argv)
         "entries from the folder, at least as far as the backup went. Use\n"
         "--resume-after-restore only if you are sure this laptop's newer entries never\n"
         "reached the folder (say, it broke before it synced them).\n"
-        "\nExample:\n"
-        "  peerlog sync ~/Sync/peer-support\n",
+        "After an erasure ('peerlog erase'), sync leaves out the erased content of what it\n"
+        "imports and rewrites your own files in the folder without it. Each member's sync\n"
+        "rewrites that member's files: --status shows whose files still carry it.\n"
+        "\nExamples:\n"
+        "  peerlog sync ~/Sync/peer-support\n"
+        "  peerlog sync --status ~/Sync/peer-support\n",
         opts, sizeof opts / sizeof opts[0]};
     const char *pos[1];
     size_t npos;
@@ -294,6 +384,11 @@ int cmd_sync(cli_ctx *ctx, int argc, char **argv)
     pl_vault *v = NULL;
     if ((rc = cli_open_vault(ctx, &v)) != EXIT_OK)
         return rc;
+    if (status) {
+        rc = folder_status(ctx, v, pos[0]);
+        vault_close(v);
+        return rc;
+    }
     pl_err err = {{0}};
     pl_sync_report r;
     sync_ui ui = {isatty(STDERR_FILENO), 0};

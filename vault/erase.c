@@ -153,8 +153,14 @@ pl_status erasures_apply(pl_vault *v, const pl_org *o, uint64_t *erased, pl_err 
             (*erased)++;
     }
     free(ids);
+    /* The WAL is checkpointed once this transaction commits; the mark, committed with the
+     * erasure, keeps that owed until a checkpoint completes (vault_scrub_wal). */
+    if (st == PL_OK && *erased &&
+        (rc = sqlite3_exec(v->db, "INSERT OR REPLACE INTO vault_meta(k, v) VALUES ('wal_scrub', 1)",
+                           NULL, NULL, NULL)) != SQLITE_OK)
+        st = store_fail(v->db, rc, "erasing", err);
     if (st == PL_OK && *erased)
-        v->erased_pending = 1; /* the WAL is checkpointed once this transaction commits */
+        v->erased_pending = 1;
 out:
     free(h);
     sqlite3_finalize(q);

@@ -717,6 +717,63 @@ out:
     return st;
 }
 
+pl_status bundle_open(pl_vault *v, const uint8_t *in, size_t n, pl_bundle_info *info,
+                      pl_bundle_entry **list, uint8_t **plain, pl_err *err)
+{
+    uint8_t org[PL_ID_BYTES];
+    *list = NULL;
+    *plain = NULL;
+    pl_status st = org_id(v, org, err);
+    if (st != PL_OK)
+        return st;
+    pl_fmt_status fs = fmt_bundle_info(in, n, info);
+    if (fs != PL_FMT_OK || sodium_memcmp(info->org, org, PL_ID_BYTES) != 0)
+        return pl_fail(err, PL_E_INTEGRITY, "not a bundle of this organisation, or damaged "
+                                            "(%s)", fmt_status_str(fs));
+    if ((st = exchange_key(v, org, info->epoch, NULL, err)) != PL_OK)
+        return st;
+    fs = fmt_bundle_decode(in, n, v->sec->exchange, info, list, plain);
+    sodium_memzero(v->sec->exchange, PL_KEY_BYTES);
+    if (fs != PL_FMT_OK)
+        return pl_fail(err, PL_E_INTEGRITY, "the bundle is damaged, truncated or altered (%s)",
+                       fmt_status_str(fs));
+    return PL_OK;
+}
+
+pl_status vault_bundle_erased(pl_vault *v, const uint8_t *in, size_t n, uint64_t *carried,
+                              pl_err *err)
+{
+    pl_bundle_info info;
+    pl_bundle_entry *list = NULL;
+    uint8_t *plain = NULL;
+    sqlite3_stmt *q = NULL;
+    *carried = 0;
+    pl_status st = bundle_open(v, in, n, &info, &list, &plain, err);
+    if (st != PL_OK)
+        return st;
+    int rc = sqlite3_prepare_v2(v->db, "SELECT body IS NULL FROM entries WHERE id = ?", -1, &q,
+                                NULL);
+    for (uint32_t i = 0; rc == SQLITE_OK && i < info.count; i++) {
+        uint8_t id[PL_ID_BYTES];
+        if (!list[i].body)
+            continue; /* carried without its body already */
+        fmt_entry_id(list[i].header, list[i].header_len, id);
+        sqlite3_reset(q);
+        sqlite3_bind_blob(q, 1, id, PL_ID_BYTES, SQLITE_STATIC);
+        rc = sqlite3_step(q);
+        if (rc == SQLITE_ROW && sqlite3_column_int(q, 0))
+            (*carried)++;
+        if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+            rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_OK)
+        st = store_fail(v->db, rc, "reading the entries a bundle carries", err);
+    sqlite3_finalize(q);
+    free(list);
+    free(plain);
+    return st;
+}
+
 /* ---- invitations and joining -------------------------------------------------------- */
 
 pl_status vault_invite(pl_vault *v, const uint8_t member[PL_SIGN_PK_BYTES],

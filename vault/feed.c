@@ -117,12 +117,29 @@ pl_status vault_commit(pl_vault *v, pl_err *err)
     v->in_txn = 0;
     v->pending_sig = 0;
     /* Erased bodies: their old pages must not stay in the WAL (secure_delete has zeroed
-     * them in the pages written now). A busy reader can hold the checkpoint back; the next
-     * one completes it. */
+     * them in the pages written now). */
     if (st == PL_OK && v->erased_pending)
-        sqlite3_exec(v->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+        vault_scrub_wal(v);
     v->erased_pending = 0;
     return st;
+}
+
+int vault_scrub_wal(pl_vault *v)
+{
+    int log = -1, done = -1;
+    /* Readers of an older snapshot hold it back: wait for them a little, not the 30 s a
+     * write waits. */
+    sqlite3_busy_timeout(v->db, 2000);
+    int rc = sqlite3_wal_checkpoint_v2(v->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
+    sqlite3_busy_timeout(v->db, PL_BUSY_TIMEOUT_MS);
+    if (rc != SQLITE_OK || log != done)
+        return 0; /* a reader holds old frames: the mark stays, the next open tries again */
+    /* Done: the mark goes (the frame that removes it holds no body), and that frame too. */
+    if (sqlite3_exec(v->db, "DELETE FROM vault_meta WHERE k = 'wal_scrub'", NULL, NULL, NULL) !=
+        SQLITE_OK)
+        return 0;
+    return sqlite3_wal_checkpoint_v2(v->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) ==
+           SQLITE_OK;
 }
 
 static pl_status prepare(pl_vault *v, sqlite3_stmt **st, const char *sql, pl_err *err)

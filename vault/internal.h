@@ -7,10 +7,12 @@
 #define SQLITE_HAS_CODEC 1
 #include <sqlite3.h>
 
+#include "formats/bundle.h"
 #include "formats/keyslots.h"
 #include "vault/vault.h"
 
 #define PL_KDF_CONTEXT     "plvault1" /* crypto_kdf context, 8 bytes */
+#define PL_BUSY_TIMEOUT_MS 30000   /* how long a write waits for another peerlog */
 #define PL_SUBKEY_DB       1u         /* SQLCipher raw key */
 #define PL_SUBKEY_IDENTITY 2u         /* wraps the identity's secret keys in vault.db */
 #define PL_SUBKEY_HELD     3u         /* seals held keys (role and member keys) in vault.db */
@@ -195,6 +197,14 @@ const pl_erasure *erasure_covering(const pl_erasure *list, size_t n, const pl_he
 /* PL_E_CONSENT when an erasure that counts names subject: nothing more is written about a
  * citizen whose data was erased (formats/erasure.md §4). */
 PL_WUR pl_status erasure_refuses(pl_vault *v, const char *subject, pl_err *err);
+/* feed.c: checkpoints the WAL into vault.db and truncates it, so that no frame holds an
+ * erased body; clears the 'wal_scrub' mark of vault_meta when that completes. 1 when done,
+ * 0 when a reader held it back (the mark stays; vault_open tries again). */
+int vault_scrub_wal(pl_vault *v);
+/* exchange.c: decrypts and decodes a bundle of this vault's organisation (its signature
+ * checked, not its entries): *list and *plain as fmt_bundle_decode gives them (free both). */
+PL_WUR pl_status bundle_open(pl_vault *v, const uint8_t *in, size_t n, pl_bundle_info *info,
+                             pl_bundle_entry **list, uint8_t **plain, pl_err *err);
 /* Drops, in the open transaction, the bodies every erasure held covers; *erased counts them. */
 PL_WUR pl_status erasures_apply(pl_vault *v, const pl_org *o, uint64_t *erased, pl_err *err);
 /* exchange.c: the invitation this vault joined with (vault_meta 'invite'), copied to out

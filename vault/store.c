@@ -141,7 +141,7 @@ pl_status store_open(const char *path, const uint8_t *master, int create, sqlite
     for (size_t i = 0; i < sizeof cipher_pragmas / sizeof cipher_pragmas[0]; i++)
         if ((st = store_exec(db, cipher_pragmas[i], err)) != PL_OK)
             goto fail;
-    sqlite3_busy_timeout(db, 30000);
+    sqlite3_busy_timeout(db, PL_BUSY_TIMEOUT_MS);
     /* The first read authenticates page 1: a wrong key or a damaged file fails here. */
     if ((st = store_exec(db, "SELECT count(*) FROM sqlite_master", err)) != PL_OK)
         goto fail;

@@ -196,6 +196,7 @@ static pl_status import_all(pl_vault *v, sync_file *files, size_t n, pl_sync_cb 
                 rep->keys_taken += ir.keys_taken;
                 if (ir.forks && cb)
                     cb(ctx, PL_SYNC_FORK, f->path, 0, 0, ir.fork);
+                rep->bodies_erased += ir.bodies_erased;
                 rep->entries_cut += ir.cut;
                 if (ir.cut && cb) {
                     char why[160];
@@ -272,6 +273,149 @@ static pl_status export_new(pl_vault *v, const char *own_dir, uint64_t from,
         rep->entries_exported += xi.count;
         from = xi.last + 1;
     }
+}
+
+/* 1 when the vault holds an erased body among f's entries (its feed, first to last): only
+ * then can the file carry one, and only then is it opened. */
+static int range_has_erased(pl_vault *v, const sync_file *f)
+{
+    sqlite3_stmt *q = NULL;
+    int found = 0;
+    if (!f->named || sqlite3_prepare_v2(v->db, "SELECT 1 FROM entries WHERE feed = ? AND seq"
+                                               " BETWEEN ? AND ? AND body IS NULL LIMIT 1",
+                                        -1, &q, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_blob(q, 1, f->feed, PL_SIGN_PK_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)f->first);
+    sqlite3_bind_int64(q, 3, (sqlite3_int64)f->last);
+    found = sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    return found;
+}
+
+/* How many bodies the file f still carries that this vault holds erased. */
+static pl_status file_erased(pl_vault *v, const sync_file *f, uint64_t *carried, pl_err *err)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    *carried = 0;
+    if (!range_has_erased(v, f))
+        return PL_OK;
+    pl_status st = pl_file_read(f->path, PL_BUNDLE_MAX_BYTES, &buf, &len, err);
+    if (st == PL_OK)
+        st = vault_bundle_erased(v, buf, len, carried, err);
+    free(buf);
+    return st;
+}
+
+/* Rewrites each of this vault's own files that still carries a body this vault holds erased:
+ * the same range exported again (erased bodies left out), written over the old file
+ * crash-safely under the same name (formats/erasure.md §5). */
+static pl_status rewrite_own(pl_vault *v, const sync_file *files, size_t n, pl_sync_cb cb,
+                             void *ctx, pl_sync_report *rep, pl_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        const sync_file *f = &files[i];
+        uint64_t carried = 0;
+        pl_err ferr;
+        if (sodium_memcmp(f->feed, v->id.sign_pk, PL_SIGN_PK_BYTES) != 0)
+            continue;
+        pl_status st = file_erased(v, f, &carried, &ferr);
+        if (st == PL_E_NOMEM || st == PL_E_LOCKED)
+            return pl_fail(err, st, "%s", ferr.msg);
+        if (st != PL_OK || !carried)
+            continue; /* a file that does not decode was reported by the import */
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        pl_export_info xi;
+        char id[PL_ID_HEX + 1];
+        st = vault_export(v, v->id.sign_pk, f->first, (uint32_t)(f->last - f->first + 1), &buf,
+                          &len, &xi, &ferr);
+        if (st == PL_E_NOMEM || st == PL_E_LOCKED) {
+            free(buf);
+            return pl_fail(err, st, "%s", ferr.msg);
+        }
+        if (st == PL_OK)
+            sodium_bin2hex(id, sizeof id, xi.last_id, PL_ID_BYTES);
+        if (st != PL_OK || xi.first != f->first || xi.last != f->last ||
+            memcmp(id, f->id8, 8) != 0) {
+            /* The vault no longer holds this range as the file names it (a fork, a
+             * restore): left alone, and reported. */
+            free(buf);
+            if (cb)
+                cb(ctx, PL_SYNC_STALE, f->path, 0, 0, "still carries erased content, and this "
+                                                      "vault cannot write the same entries again");
+            continue;
+        }
+        st = pl_file_write_atomic(f->path, buf, len, err);
+        free(buf);
+        if (st != PL_OK)
+            return st;
+        rep->bundles_rewritten++;
+        rep->bodies_removed += carried;
+    }
+    return PL_OK;
+}
+
+pl_status vault_folder_status(pl_vault *v, const char *dir, pl_folder_status *out, pl_err *err)
+{
+    memset(out, 0, sizeof *out);
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return pl_fail(err, PL_E_IO, "%s is not a folder: give the organisation's shared folder",
+                       dir);
+    char *feeds = join_path(dir, "feeds");
+    sync_file *files = NULL;
+    size_t n = 0, cap = 0;
+    pl_status st = feeds ? list_bundles(feeds, &files, &n, err)
+                         : pl_fail(err, PL_E_NOMEM, "out of memory");
+    if (st == PL_OK && n)
+        qsort(files, n, sizeof *files, by_order);
+    for (size_t i = 0; st == PL_OK && i < n; i++) {
+        const sync_file *f = &files[i];
+        uint64_t carried = 0;
+        pl_err ferr;
+        out->files++;
+        if (i == 0 || memcmp(f->feed, files[i - 1].feed, PL_SIGN_PK_BYTES) != 0)
+            out->feeds++;
+        pl_folder_feed *last = out->nstale ? &out->stale[out->nstale - 1] : NULL;
+        pl_status fst = file_erased(v, f, &carried, &ferr);
+        if (fst == PL_E_NOMEM || fst == PL_E_LOCKED) {
+            st = pl_fail(err, fst, "%s", ferr.msg);
+            break;
+        }
+        if (fst != PL_OK)
+            out->unreadable++;
+        if (!carried)
+            continue;
+        if (!last || memcmp(last->feed, f->feed, PL_SIGN_PK_BYTES) != 0) {
+            pl_folder_feed *g = pl_grow(out->stale, &cap, out->nstale, sizeof *g);
+            if (!g) {
+                st = pl_fail(err, PL_E_NOMEM, "out of memory");
+                break;
+            }
+            out->stale = g;
+            last = &g[out->nstale++];
+            memset(last, 0, sizeof *last);
+            memcpy(last->feed, f->feed, PL_SIGN_PK_BYTES);
+        }
+        last->files++;
+        last->bodies += carried;
+    }
+    /* When each such feed last wrote to the folder: its newest file. */
+    for (size_t k = 0; st == PL_OK && k < out->nstale; k++)
+        for (size_t i = 0; i < n; i++)
+            if (!memcmp(files[i].feed, out->stale[k].feed, PL_SIGN_PK_BYTES) &&
+                stat(files[i].path, &sb) == 0 && (int64_t)sb.st_mtime > out->stale[k].newest)
+                out->stale[k].newest = (int64_t)sb.st_mtime;
+    free_files(files, n);
+    free(feeds);
+    if (st != PL_OK) {
+        free(out->stale);
+        out->stale = NULL;
+        out->nstale = 0;
+    }
+    return st;
 }
 
 /* Coordinators leave an invitation for each member who has none in the folder yet. */
@@ -393,6 +537,9 @@ pl_status vault_sync(pl_vault *v, const char *dir, unsigned flags, pl_sync_cb cb
     /* A restored vault still waiting publishes nothing: the folder may be the wrong one. */
     if (!vault_is_restored(v) &&
         (st = export_new(v, own, published(v, files, n) + 1, rep, err)) != PL_OK)
+        goto out;
+    /* A restored vault still waiting leaves its files as they are, like its new entries. */
+    if (!vault_is_restored(v) && (st = rewrite_own(v, files, n, cb, ctx, rep, err)) != PL_OK)
         goto out;
     st = write_invites(v, o, dir, rep, err);
 out:

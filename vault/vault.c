@@ -315,6 +315,14 @@ static pl_status open_with_master(const char *dir, const uint8_t *master, pl_vau
                                &q, NULL) == SQLITE_OK)
             v->restored = sqlite3_step(q) == SQLITE_ROW;
         sqlite3_finalize(q);
+        /* An erasure whose WAL checkpoint a reader held back: done now if it can be. */
+        int scrub = 0;
+        if (sqlite3_prepare_v2(v->db, "SELECT 1 FROM vault_meta WHERE k = 'wal_scrub'", -1, &q,
+                               NULL) == SQLITE_OK)
+            scrub = sqlite3_step(q) == SQLITE_ROW;
+        sqlite3_finalize(q);
+        if (scrub)
+            vault_scrub_wal(v);
     }
     free(dbpath);
     *out = v;

@@ -578,6 +578,12 @@ typedef struct {
 PL_WUR pl_status vault_import(pl_vault *v, const uint8_t *in, size_t n, pl_import_report *rep,
                               pl_err *err);
 
+/* How many entries the bundle carries with a body this vault holds erased (the row's body
+ * NULL): what a rewrite of the file would remove (formats/erasure.md §5). PL_E_INTEGRITY when
+ * the bundle does not decode. */
+PL_WUR pl_status vault_bundle_erased(pl_vault *v, const uint8_t *in, size_t n,
+                                     uint64_t *carried, pl_err *err);
+
 /* An invitation for member (coordinators only): the exchange key sealed to the member's box
  * key, so that its vault can read the organisation's bundles (formats/bundle.md §4). */
 PL_WUR pl_status vault_invite(pl_vault *v, const uint8_t member[PL_SIGN_PK_BYTES],
@@ -603,6 +609,9 @@ typedef struct {
     int restore_waiting;         /* a restored vault's own later entries are not all in */
     int waiting;              /* joined, but the organisation's entries are not there yet */
     unsigned keys_rotated, grants_written; /* repairs by a coordinator (vault_org_repair) */
+    uint64_t bodies_erased;      /* dropped on import: an erasure covers them */
+    unsigned bundles_rewritten;  /* own files written again without erased bodies */
+    uint64_t bodies_removed;     /* erased bodies those files no longer carry */
 } pl_sync_report;
 
 typedef enum {
@@ -611,7 +620,8 @@ typedef enum {
     PL_SYNC_WAITING,
     PL_SYNC_UNREADABLE,
     PL_SYNC_FORK,
-    PL_SYNC_CUT
+    PL_SYNC_CUT,
+    PL_SYNC_STALE /* an own file still carries erased content and could not be rewritten */
 } pl_sync_event;
 /* PROGRESS: about to import file number done of total; the others: msg says why. */
 typedef void (*pl_sync_cb)(void *ctx, pl_sync_event ev, const char *path, size_t done,
@@ -622,10 +632,32 @@ typedef void (*pl_sync_cb)(void *ctx, pl_sync_event ev, const char *path, size_t
  * dir/feeds/<feed>/<first>-<last>-<id8>.bundle and, on a coordinator's vault, an invitation
  * dir/invites/<fingerprint>.invite for each member without one. A refused bundle is
  * reported through cb and counted; it does not stop the others. */
+/* Then rewrites each of this vault's own files in the folder that carries a body this vault
+ * holds erased (formats/erasure.md §5). */
 #define PL_SYNC_RESUME_AFTER_RESTORE 1u /* a restored vault may write although the folder
                                              holds less of its feed than the backup did */
 PL_WUR pl_status vault_sync(pl_vault *v, const char *dir, unsigned flags, pl_sync_cb cb,
                             void *ctx, pl_sync_report *rep, pl_err *err);
+
+typedef struct {
+    uint8_t feed[PL_SIGN_PK_BYTES];
+    unsigned files;  /* bundle files of the feed that still carry erased bodies */
+    uint64_t bodies; /* how many such bodies they carry */
+    int64_t newest;  /* modification time of the feed's newest file (seconds since 1970) */
+} pl_folder_feed;
+
+typedef struct {
+    unsigned feeds, files; /* in the folder */
+    unsigned unreadable;   /* files that could not be checked (damaged, another organisation) */
+    pl_folder_feed *stale; /* free() */
+    size_t nstale;
+} pl_folder_status;
+
+/* Reads the shared folder without changing it or the vault: which feeds' files still carry a
+ * body this vault holds erased (their owners have not synced since the erasure reached
+ * them). Files whose range holds no erased entry here are not opened. */
+PL_WUR pl_status vault_folder_status(pl_vault *v, const char *dir, pl_folder_status *out,
+                                     pl_err *err);
 
 /* ---- backup and restore (formats/vault.md §5) ---------------------------------------- */
 

@@ -61,6 +61,30 @@ expect_rc 2 "a bad pseudonym" -- pl erase --subject bob --reason x --yes
 expect_rc 1 "a citizen this vault does not know" -- pl erase --subject B-0000-0000 --reason x --yes
 [ "$(bodies coord "$ABOUT")" = 3 ] || fail "nothing erased by refused commands"
 
+# Needles for the byte search: the first 48 bytes of each body about the citizen (the
+# encrypted bodies, as vault.db pages and bundle records carry them), and the name, contact
+# and note marker themselves (which must never be in any file in the clear).
+"$PL_TOOL" sql "$T/coord" "$PASS" "SELECT hex(substr(body, 1, 48)) FROM entries
+  WHERE ($ABOUT) AND body IS NOT NULL" > "$T/needles" || fail "needles"
+[ "$(wc -l < "$T/needles")" = 3 ] || fail "three bodies to look for"
+for m in "Erase Marker-Name" "erase-marker@example.org" "ERASE-MARKER"; do
+  printf '%s' "$m" | od -An -tx1 | tr -d ' \n' >> "$T/needles"; echo >> "$T/needles"
+done
+"$PL_TOOL" sql "$T/coord" "$PASS" "SELECT hex(substr(body, 1, 48)) FROM entries
+  WHERE subject = '$KEEP' AND type = 'session'" > "$T/kept" || fail "kept needle"
+bundles() { find "$S/feeds" -name '*.bundle' | sort; }
+# find WHO NEEDLES: 0 when no needle is in WHO's decrypted vault.db, its WAL or any bundle
+find_in() { "$PL_TOOL" find "$T/$1" "$PASS" "$2" $(bundles) > "$T/found" 2>"$T/find.err"; }
+CHECKS=$((CHECKS + 1))
+# The search can fail: before the erasure it finds every body, in the vaults and the folder.
+find_in coord "$T/needles"; rc=$?
+[ "$rc" = 3 ] || fail "before erasure the search finds the bodies (rc $rc: $(cat "$T/find.err"))"
+for i in 0 1 2; do
+  grep -q "^FOUND $i vault.db" "$T/found" || fail "body $i found in the coordinator's pages"
+  grep -q "^FOUND $i .*\.bundle$" "$T/found" || fail "body $i found in a bundle file"
+done
+grep -q "^FOUND [345] " "$T/found" && fail "a marker in the clear in a decrypted page or bundle"
+
 # The coordinator erases: the bodies go, the headers stay, verify says what happened.
 expect_rc 0 "erase" -- pl erase --subject "$SUBJ" --reason "the citizen asked (GDPR art. 17)" --yes --json
 [ "$(json 'j["bodies_erased"]')" = 3 ] || fail "three bodies erased: $OUT"
@@ -73,12 +97,46 @@ expect_in "erased by entry" "$OUT" "show says it was erased, and by which entry"
 expect_rc 0 "log keeps the header" -- pl log --subject "$SUBJ" --json
 expect_in "$SESSION" "$OUT" "the header is still listed"
 
+# The folder: the coordinator's sync cannot rewrite others' files; --status names whose
+# files still carry the erased content, and changes nothing.
+sync_all coord
+expect_rc 4 "sync --status before the others synced" -- pl sync --status "$S"
+expect_in "guide" "$OUT" "the guide's laptop is listed"
+expect_in "sup" "$OUT" "the supervisor's laptop is listed"
+expect_in "have not synced since the erasure" "$OUT" "says what it means"
+expect_rc 4 "sync --status --json" -- pl sync --status "$S" --json
+[ "$(json 'sorted(f["member"] for f in j["still_erased"])')" = "['guide', 'sup']" ] \
+  || fail "two feeds listed: $OUT"
+[ "$(json 'sum(f["bodies"] for f in j["still_erased"])')" = 3 ] || fail "3 bodies: $OUT"
+expect_rc 2 "sync --status without a folder" -- pl sync --status
+expect_rc 1 "sync --status of a missing folder" -- pl sync --status "$T/nowhere"
+
 # Meanwhile the guide, offline, writes about the citizen again.
 as guide
 expect_rc 0 "a late session" -- pl session add --subject "$SUBJ" --date 2026-02-15 --minutes 30 \
   --kind one-to-one --note-file "$T/note" --json
 LATE="$(json 'j["entry"]')"
-sync_all coord guide sup coord
+as guide
+expect_rc 0 "the guide's sync takes the erasure" -- pl sync "$S" --json
+[ "$(json 'j["bodies_erased"]')" = 4 ] || fail "consent, session, supervision and the late session dropped: $OUT"
+[ "$(json 'j["bundles_rewritten"]')" = 1 ] || fail "the guide's file rewritten: $OUT"
+[ "$(json 'j["bodies_removed"]')" = 2 ] || fail "two bodies left the folder: $OUT"
+sync_all sup coord
+as coord
+expect_rc 0 "sync --status after everyone synced" -- pl sync --status "$S"
+expect_in "No file in the folder carries" "$OUT" "the folder is clean"
+# The byte search: no vault file (pages, WAL) and no bundle holds an erased body or a marker.
+for who in coord guide sup; do
+  CHECKS=$((CHECKS + 1))
+  find_in "$who" "$T/needles"; rc=$?
+  [ "$rc" = 0 ] || fail "$who: erased content still in a file (rc $rc): $(cat "$T/found" "$T/find.err")"
+  CHECKS=$((CHECKS + 1))
+  find_in "$who" "$T/kept"; rc=$?
+  [ "$rc" = 3 ] || fail "$who: the search still finds the other citizen's session (rc $rc)"
+done
+CHECKS=$((CHECKS + 1))
+grep -rqa -e "Erase Marker-Name" -e "erase-marker@example.org" -e "ERASE-MARKER" \
+  "$T/coord" "$T/guide" "$T/sup" "$S" && fail "a marker in the clear in some file"
 for who in coord guide sup; do
   [ "$(bodies "$who" "$ABOUT")" = 0 ] || fail "$who: no body about the citizen after sync"
   as "$who"; expect_rc 0 "verify at $who" -- pl verify --json
@@ -103,9 +161,31 @@ expect_rc 0 "erase twice" -- pl erase --subject "$SUBJ" --reason "again" --yes -
 [ "$(json 'j["bodies_erased"]')" = 0 ] || fail "nothing left: $OUT"
 expect_rc 0 "verify after two erasures" -- pl verify
 
+# Another peerlog reading the vault holds the WAL checkpoint back: the erasure commits, keeps
+# a mark, and the next open completes the checkpoint. Killed (no clean close, which would
+# checkpoint too), the reader leaves the old pages in vault.db until then.
+"$PL_TOOL" sql "$T/coord" "$PASS" "SELECT hex(substr(body, 1, 48)) FROM entries
+  WHERE subject = '$KEEP' AND body IS NOT NULL" > "$T/kept" || fail "kept needles"
+"$PL_TOOL" hold "$T/coord" "$PASS" 60 > "$T/hold" & HOLDER=$!
+for _ in $(seq 100); do grep -q holding "$T/hold" && break; sleep 0.1; done
+as coord
+expect_rc 0 "erase while another peerlog reads" -- pl erase --subject "$KEEP" --reason "asked" --yes
+[ "$("$PL_TOOL" sql "$T/coord" "$PASS" "SELECT v FROM vault_meta WHERE k = 'wal_scrub'")" = 1 ] \
+  || fail "the checkpoint is still owed"
+kill -9 "$HOLDER"; wait "$HOLDER" 2>/dev/null
+CHECKS=$((CHECKS + 1))
+"$PL_TOOL" find "$T/coord" "$PASS" "$T/kept" > "$T/found" 2>"$T/find.err"; rc=$?
+[ "$rc" = 3 ] || fail "before the owed checkpoint, vault.db still holds the old pages (rc $rc)"
+expect_rc 0 "the next open checkpoints" -- pl verify
+[ -z "$("$PL_TOOL" sql "$T/coord" "$PASS" "SELECT v FROM vault_meta WHERE k = 'wal_scrub'")" ] \
+  || fail "the mark is cleared"
+CHECKS=$((CHECKS + 1))
+"$PL_TOOL" find "$T/coord" "$PASS" "$T/kept" > "$T/found" 2>"$T/find.err"; rc=$?
+[ "$rc" = 0 ] || fail "after it, no old page holds the body (rc $rc): $(cat "$T/found")"
+
 # A body removed without an erasure is still tampering.
 "$PL_TOOL" sql "$T/coord" "$PASS" "DROP TRIGGER entries_no_update; UPDATE entries SET body = NULL
-  WHERE subject = '$KEEP' AND type = 'session';" || fail "tamper"
+  WHERE type = 'member.add';" || fail "tamper"
 expect_rc 4 "a body removed without erasure" -- pl verify
 expect_in "removed without an erasure entry" "$ERR" "named"
 done_tests
