@@ -117,6 +117,7 @@ int cmd_audit(cli_ctx *ctx, int argc, char **argv);
 int cmd_checkpoint(cli_ctx *ctx, int argc, char **argv);
 int cmd_report(cli_ctx *ctx, int argc, char **argv);
 int cmd_erase(cli_ctx *ctx, int argc, char **argv);
+int cmd_retention(cli_ctx *ctx, int argc, char **argv);
 /* cmd_receipt.c: 'consent receipt' and 'consent check-receipt'. */
 int cli_consent_receipt(cli_ctx *ctx, int argc, char **argv);
 int cli_consent_check_receipt(cli_ctx *ctx, int argc, char **argv);

@@ -234,10 +234,10 @@ static int sync_print(const cli_ctx *ctx, const pl_sync_report *r)
                r->keys_rotated, r->keys_rotated == 1 ? "" : "s", r->grants_written,
                r->grants_written == 1 ? "" : "s");
     if (r->bodies_erased)
-        printf("Left out the content of %llu entr%s an erasure covers (kept their headers)\n",
+        printf("Erased the content of %llu entr%s an erasure covers (their headers stay)\n",
                (unsigned long long)r->bodies_erased, r->bodies_erased == 1 ? "y" : "ies");
     if (r->bundles_rewritten)
-        printf("Rewrote %u of your bundle file%s in the folder without %llu erased bod%s\n",
+        printf("Rewrote %u bundle file%s of yours in the folder without %llu erased bod%s\n",
                r->bundles_rewritten, r->bundles_rewritten == 1 ? "" : "s",
                (unsigned long long)r->bodies_removed, r->bodies_removed == 1 ? "y" : "ies");
     if (r->waiting)

@@ -65,11 +65,13 @@ static int print_org(const cli_ctx *ctx, pl_vault *v, const pl_org *o)
         json_t *ctl = json_pack("{s:s, s:s, s:s, s:s, s:s}", "contact", c->contact, "email",
                                 c->email, "phone", c->phone, "address", c->address,
                                 "policy_url", c->policy_url);
-        return cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:i, s:o}", "name",
-                                        o->name, "id", id, "fingerprint", o->fingerprint,
-                                        "member_pk", mpk, "members", members, "keys", keys,
-                                        "notes", notes, "notes_total", (int)o->nnotes,
-                                        "controller", ctl));
+        return cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:i, s:o, s:o}",
+                                        "name", o->name, "id", id, "fingerprint",
+                                        o->fingerprint, "member_pk", mpk, "members", members,
+                                        "keys", keys, "notes", notes, "notes_total",
+                                        (int)o->nnotes, "controller", ctl, "retention",
+                                        o->retention.set ? pl_retention_json(&o->retention)
+                                                         : json_null()));
     }
     printf("Organisation: %s\nId:           %s\nFingerprint:  ", o->name, id);
     print_grouped(o->fingerprint);
@@ -80,6 +82,19 @@ static int print_org(const cli_ctx *ctx, pl_vault *v, const pl_org *o)
                c->email, c->phone[0] ? ", " : "", c->phone, c->address[0] ? ", " : "",
                c->address, c->policy_url[0] ? ", " : "", c->policy_url);
     (void)me_coord;
+    if (o->retention.set) {
+        printf("Retention:    ");
+        for (int t = 0; t < PL_RET_TYPES; t++) {
+            int m = o->retention.months[t];
+            if (m > 0)
+                printf("%s%s %d month%s", t ? ", " : "", pl_retention_names[t], m,
+                       m == 1 ? "" : "s");
+            else
+                printf("%s%s %s", t ? ", " : "", pl_retention_names[t],
+                       m == PL_RET_LAST_ENTRY ? "while other records remain" : "kept");
+        }
+        printf("\n              (periods run from the day a citizen's course closed)\n");
+    }
     printf("Members:\n");
     for (unsigned i = 0; i < o->nmembers; i++) {
         const pl_org_member *m = &o->members[i];
@@ -112,7 +127,8 @@ static int print_org(const cli_ctx *ctx, pl_vault *v, const pl_org *o)
 
 static int org_init(cli_ctx *ctx, int argc, char **argv)
 {
-    const char *name = NULL;
+    const char *name = NULL, *retention = NULL;
+    pl_retention ret;
     pl_controller ctl;
     memset(&ctl, 0, sizeof ctl);
     const char *f[5] = {NULL, NULL, NULL, NULL, NULL};
@@ -124,6 +140,8 @@ static int org_init(cli_ctx *ctx, int argc, char **argv)
         {"phone", "NUMBER", "the controller's phone number", &f[2], NULL},
         {"address", "TEXT", "the controller's postal address", &f[3], NULL},
         {"policy-url", "URL", "where the privacy policy is published", &f[4], NULL},
+        {"retention", "SPEC", "how long citizens' records are kept: months after their course "
+                              "closed (see below)", &retention, NULL},
     };
     const cli_command cmd = {
         "org init", NULL, "Start an organisation, with you as its first coordinator.",
@@ -133,10 +151,17 @@ static int org_init(cli_ctx *ctx, int argc, char **argv)
         "member checks when they join.\n"
         "The controller's details (--contact, --email, --phone, --address, --policy-url)\n"
         "go on every consent receipt; they are fixed with the organisation.\n"
+        "--retention sets how long the records about a citizen are kept once their course\n"
+        "has closed, for 'peerlog retention plan' and 'apply': a number of months for every\n"
+        "type (consent then stays while any other record about the citizen does), and/or\n"
+        "TYPE=MONTHS or TYPE=keep for session, supervision, match, agreement.collaboration,\n"
+        "course.close, and consent=last-entry or consent=keep. Without it nothing is due.\n"
+        "It is fixed with the organisation too.\n"
         "\nExample:\n"
         "  peerlog org init --name \"Peer support Aarhus\" --contact \"Ana Holm, coordinator\" \\\n"
         "      --email peerstotte@example.dk --phone \"+45 12 34 56 78\" \\\n"
-        "      --address \"Vestergade 1, 8000 Aarhus C\" --policy-url https://example.dk/privacy\n",
+        "      --address \"Vestergade 1, 8000 Aarhus C\" --policy-url https://example.dk/privacy \\\n"
+        "      --retention 12,supervision=24\n",
         opts, sizeof opts / sizeof opts[0]};
     const char *pos[1];
     size_t npos;
@@ -153,12 +178,14 @@ static int org_init(cli_ctx *ctx, int argc, char **argv)
         if (f[i])
             snprintf(dst[i], PL_NAME_MAX + 1, "%s", f[i]);
     }
+    pl_err err = {{0}};
+    if (retention && pl_retention_parse(retention, &ret, &err) != PL_OK)
+        return cli_usage_error(&cmd, "%s", err.msg);
     pl_vault *v = NULL;
     if ((rc = cli_open_vault(ctx, &v)) != EXIT_OK)
         return rc;
     pl_org *o = calloc(1, sizeof *o);
-    pl_err err = {{0}};
-    pl_status st = o ? vault_org_init(v, name, &ctl, o, &err) : PL_E_NOMEM;
+    pl_status st = o ? vault_org_init(v, name, &ctl, retention ? &ret : NULL, o, &err) : PL_E_NOMEM;
     rc = st == PL_OK ? print_org(ctx, v, o) : cli_fail(st, &err);
     free(o);
     vault_close(v);
@@ -549,4 +576,201 @@ int cmd_erase(cli_ctx *ctx, int argc, char **argv)
            "that every member's vault erases it too\n",
            (unsigned long long)erased, erased == 1 ? "y" : "ies", subject, id);
     return cli_finish_stdout();
+}
+
+/* ---- retention (formats/erasure.md §6) ------------------------------------------------- */
+
+/* "session, supervision and consent" for the PL_RET_* bits of mask. */
+static void type_list(unsigned mask, char *out, size_t cap)
+{
+    out[0] = '\0';
+    for (int t = 0; t < PL_RET_TYPES; t++)
+        if (mask & (1u << t))
+            snprintf(out + strlen(out), cap - strlen(out), "%s%s", out[0] ? ", " : "",
+                     pl_retention_names[t]);
+}
+
+static json_t *item_json(const pl_retention_item *it)
+{
+    json_t *due = json_object(), *now = json_array(), *bodies = json_object();
+    for (int t = 0; t < PL_RET_TYPES; t++) {
+        json_object_set_new(due, pl_retention_names[t],
+                            it->due[t][0] ? json_string(it->due[t]) : json_null());
+        json_object_set_new(bodies, pl_retention_names[t], json_integer((json_int_t)it->bodies[t]));
+        if (it->due_now & (1u << t))
+            json_array_append_new(now, json_string(pl_retention_names[t]));
+    }
+    return json_pack("{s:s, s:b, s:s?, s:o, s:o, s:o, s:I}", "subject", it->subject, "open",
+                     it->open, "closed", it->closed[0] ? it->closed : NULL, "due", due,
+                     "due_now", now, "bodies", bodies, "bodies_due", (json_int_t)it->taken);
+}
+
+static int retention_plan(cli_ctx *ctx, int argc, char **argv)
+{
+    const char *on = NULL;
+    const cli_opt opts[] = {
+        {"on", "DATE", "what will be due on that day (YYYY-MM-DD; default today)", &on, NULL},
+    };
+    const cli_command cmd = {
+        "retention plan", NULL, "List what the retention policy makes due, per citizen.",
+        "Reads the organisation's retention policy (set by 'org init --retention') and, for\n"
+        "each citizen whose course has closed, says when each kind of record falls due and\n"
+        "how many entries with content that is. Citizens with a course still open are listed\n"
+        "as open: nothing of theirs is due. It changes nothing; 'retention apply' erases what\n"
+        "is due today.\n"
+        "\nExamples:\n"
+        "  peerlog retention plan\n"
+        "  peerlog retention plan --on 2027-06-30 --json\n",
+        opts, sizeof opts / sizeof opts[0]};
+    const char *pos[1];
+    size_t npos;
+    int rc = cli_parse(ctx, &cmd, argc, argv, pos, 0, &npos);
+    if (rc)
+        return rc < 0 ? EXIT_USAGE : cli_finish_stdout();
+    if (on && !fmt_date_valid(on))
+        return cli_usage_error(&cmd, "--on takes a date like 2027-06-30");
+    pl_vault *v = NULL;
+    if ((rc = cli_open_vault(ctx, &v)) != EXIT_OK)
+        return rc;
+    pl_err err = {{0}};
+    pl_retention_item *items = NULL;
+    pl_retention pol;
+    size_t n = 0;
+    char today[PL_DATE_LEN + 1];
+    pl_today(today);
+    pl_status st = vault_retention_plan(v, on, &items, &n, &pol, &err);
+    vault_close(v);
+    if (st != PL_OK)
+        return cli_fail(st, &err);
+    uint64_t due = 0;
+    unsigned citizens = 0;
+    for (size_t i = 0; i < n; i++)
+        if (items[i].due_now && items[i].taken) {
+            due += items[i].taken;
+            citizens++;
+        }
+    if (ctx->json) {
+        json_t *list = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(list, item_json(&items[i]));
+        free(items);
+        return cli_print_json(json_pack("{s:s, s:b, s:o, s:o, s:i, s:I}", "on", on ? on : today,
+                                        "policy_set", pol.set,
+                                        "policy", pol.set ? pl_retention_json(&pol) : json_null(),
+                                        "citizens", list, "citizens_due", (int)citizens,
+                                        "bodies_due", (json_int_t)due));
+    }
+    if (!pol.set) {
+        free(items);
+        printf("The organisation's policy sets no retention period: nothing is ever due.\n"
+               "(It is set when the organisation is made: 'peerlog org init --retention'.)\n");
+        return cli_finish_stdout();
+    }
+    printf("Retention on %s:\n", on ? on : today);
+    for (size_t i = 0; i < n; i++) {
+        const pl_retention_item *it = &items[i];
+        char types[160];
+        if (it->open) {
+            printf("  %s  course open: nothing due\n", it->subject);
+            continue;
+        }
+        type_list(it->due_now, types, sizeof types);
+        if (it->due_now && it->taken)
+            printf("  %s  course closed %s: DUE %s (%llu entr%s)\n", it->subject, it->closed,
+                   types, (unsigned long long)it->taken, it->taken == 1 ? "y" : "ies");
+        else if (it->due_now)
+            printf("  %s  course closed %s: %s already erased\n", it->subject, it->closed,
+                   types);
+        const char *next = NULL;
+        int nt = -1;
+        for (int t = 0; t < PL_RET_TYPES; t++)
+            if (!(it->due_now & (1u << t)) && it->due[t][0] && it->bodies[t] &&
+                (!next || strcmp(it->due[t], next) < 0)) {
+                next = it->due[t];
+                nt = t;
+            }
+        if (next)
+            printf("  %s  course closed %s: %s due on %s\n", it->subject, it->closed,
+                   pl_retention_names[nt], next);
+        else if (!it->due_now)
+            printf("  %s  course closed %s: nothing due (kept)\n", it->subject, it->closed);
+    }
+    printf("%u citizen%s with %llu entr%s due; 'peerlog retention apply' erases them\n",
+           citizens, citizens == 1 ? "" : "s", (unsigned long long)due, due == 1 ? "y" : "ies");
+    free(items);
+    return cli_finish_stdout();
+}
+
+static int retention_apply(cli_ctx *ctx, int argc, char **argv)
+{
+    int yes = 0;
+    const cli_opt opts[] = {
+        {"yes", NULL, "do not ask for confirmation (scripts)", NULL, &yes},
+    };
+    const cli_command cmd = {
+        "retention apply", NULL, "Erase what the retention policy makes due today "
+                                 "(coordinators).",
+        "Writes one erasure entry per citizen with records due (see 'retention plan'):\n"
+        "it names the kinds of record and the day their course closed, and the content of\n"
+        "those records dated up to that day goes, in this vault now and in every member's\n"
+        "vault when it syncs, exactly as with 'peerlog erase'. Headers stay. It cannot be\n"
+        "undone: on a terminal it asks you to type 'erase'; scripts give --yes.\n"
+        "\nExample:\n"
+        "  peerlog retention plan && peerlog retention apply\n",
+        opts, sizeof opts / sizeof opts[0]};
+    const char *pos[1];
+    size_t npos;
+    int rc = cli_parse(ctx, &cmd, argc, argv, pos, 0, &npos);
+    if (rc)
+        return rc < 0 ? EXIT_USAGE : cli_finish_stdout();
+    if (!yes && !cli_have_tty())
+        return cli_usage_error(&cmd, "erasure cannot be undone: run it on a terminal to confirm "
+                                     "it, or add --yes");
+    pl_vault *v = NULL;
+    if ((rc = cli_open_vault(ctx, &v)) != EXIT_OK)
+        return rc;
+    if (!yes) {
+        pl_secret *again = cli_ask("This erases every record the retention policy makes due "
+                                   "today ('peerlog retention plan' lists them). Type 'erase' "
+                                   "to go on: ");
+        int same = again && again->len == 5 && !memcmp(again->p, "erase", 5);
+        pl_secret_free(again);
+        if (!same) {
+            vault_close(v);
+            fprintf(stderr, "peerlog: not confirmed; nothing was erased\n");
+            return EXIT_ERROR;
+        }
+    }
+    pl_err err = {{0}};
+    unsigned erasures = 0;
+    uint64_t erased = 0;
+    pl_status st = vault_retention_apply(v, &erasures, &erased, &err);
+    vault_close(v);
+    if (st != PL_OK)
+        return cli_fail(st, &err);
+    if (ctx->json)
+        return cli_print_json(json_pack("{s:i, s:I}", "erasures", (int)erasures, "bodies_erased",
+                                        (json_int_t)erased));
+    if (!erasures)
+        printf("Nothing is due today\n");
+    else
+        printf("Wrote %u erasure entr%s; erased the content of %llu entr%s. Sync now so that "
+               "every member's vault erases it too\n", erasures, erasures == 1 ? "y" : "ies",
+               (unsigned long long)erased, erased == 1 ? "y" : "ies");
+    return cli_finish_stdout();
+}
+
+int cmd_retention(cli_ctx *ctx, int argc, char **argv)
+{
+    if (argc >= 1 && !strcmp(argv[0], "plan"))
+        return retention_plan(ctx, argc - 1, argv + 1);
+    if (argc >= 1 && !strcmp(argv[0], "apply"))
+        return retention_apply(ctx, argc - 1, argv + 1);
+    if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
+        printf("Usage: peerlog retention plan|apply [OPTIONS]\n\n"
+               "  retention plan    list what the retention policy makes due\n"
+               "  retention apply   erase what is due today (coordinators)\n");
+        return cli_finish_stdout();
+    }
+    return cli_usage_error(NULL, "use 'peerlog retention plan' or 'peerlog retention apply'");
 }

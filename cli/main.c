@@ -40,6 +40,7 @@ static const top_command commands[] = {
     {"org", cmd_org, "'org init' starts an organisation; 'org show' describes it"},
     {"member", cmd_member, "'member add IDFILE --role R', 'member remove FP' (coordinators)"},
     {"erase", cmd_erase, "erase a citizen's data everywhere it syncs (coordinators)"},
+    {"retention", cmd_retention, "list and erase what the retention policy makes due"},
     {"fork", cmd_fork, "'fork resolve --keep ID': decide which branch of a fork counts"},
     {"join", cmd_join, "join an organisation (--expect-org checks its fingerprint)"},
     {"sync", cmd_sync, "exchange entries with the other members through a shared folder"},

@@ -26,6 +26,45 @@ static int names_citizen(const pl_header *h, const char *subject)
     return 0;
 }
 
+/* A retention erasure's filter (metadata "types" and "until", both or neither): -1 when it
+ * has one that does not parse. */
+static int retention_filter(const pl_header *h, pl_erasure *x)
+{
+    char types[PL_META_VALUE_MAX + 1];
+    int has_types = fmt_meta_get(h->meta, h->meta_len, "types", types, sizeof types) == 0;
+    int has_until = fmt_meta_get(h->meta, h->meta_len, "until", x->until, sizeof x->until) == 0;
+    if (!has_types && !has_until)
+        return 0;
+    if (!has_types || !has_until || !fmt_date_valid(x->until))
+        return -1;
+    for (char *save = NULL, *t = strtok_r(types, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        int b = -1;
+        for (int i = 0; i < PL_RET_TYPES; i++)
+            if (!strcmp(t, pl_retention_names[i]))
+                b = i;
+        if (b < 0)
+            return -1;
+        x->types |= 1u << b;
+    }
+    return x->types ? 0 : -1;
+}
+
+/* 1 when a retention erasure x takes the record h: its type (an amend's or retract's
+ * original type) among x's, and its date (feed_entry_date) not after x's until. */
+static int filter_takes(const pl_erasure *x, const pl_header *h)
+{
+    char of[PL_TYPE_MAX + 1], date[PL_DATE_LEN + 1];
+    const char *type = h->type;
+    if ((!strcmp(type, "amend") || !strcmp(type, "retract")) &&
+        fmt_meta_get(h->meta, h->meta_len, "of", of, sizeof of) == 0)
+        type = of;
+    int b = pl_retention_type(type);
+    if (b < 0 || !(x->types & (1u << b)))
+        return 0;
+    feed_entry_date(h, date);
+    return strcmp(date, x->until) <= 0;
+}
+
 pl_status erasures_load(pl_vault *v, const pl_org *o, pl_erasure **out, size_t *n, pl_err *err)
 {
     *out = NULL;
@@ -53,12 +92,16 @@ pl_status erasures_load(pl_vault *v, const pl_org *o, pl_erasure **out, size_t *
             break;
         }
         *out = grown;
-        pl_erasure *x = &grown[(*n)++];
+        pl_erasure *x = &grown[*n];
         memset(x, 0, sizeof *x);
+        if (retention_filter(&e->h, x) != 0)
+            continue; /* a filter it cannot read: it does not count (nothing is taken) */
+        (*n)++;
         memcpy(x->id, e->id, PL_ID_BYTES);
         memcpy(x->by, e->h.feed, PL_SIGN_PK_BYTES);
         snprintf(x->subject, sizeof x->subject, "%s", e->h.subject);
         feed_entry_date(&e->h, x->date);
+        x->time_ms = e->h.time_ms;
     }
     if (st == PL_OK && rc != SQLITE_DONE)
         st = store_fail(v->db, rc, "reading erasures", err);
@@ -90,8 +133,9 @@ const pl_erasure *erasure_covering(const pl_erasure *list, size_t n, const pl_he
     for (size_t i = 0; i < n; i++) {
         if (!memcmp(list[i].id, id, PL_ID_BYTES))
             continue;
-        if (h->subject[0] ? !strcmp(h->subject, list[i].subject)
-                          : names_citizen(h, list[i].subject))
+        if ((h->subject[0] ? !strcmp(h->subject, list[i].subject)
+                           : names_citizen(h, list[i].subject)) &&
+            (!list[i].types || filter_takes(&list[i], h)))
             return &list[i];
     }
     return NULL;
@@ -179,8 +223,7 @@ pl_status vault_erase(pl_vault *v, const char *subject, const char *reason, pl_e
         return pl_fail(err, PL_E_INVALID, "give a reason (1 to %u bytes of plain text)",
                        PL_NAME_MAX);
     pl_org *o = calloc(1, sizeof *o);
-    json_t *body = json_pack("{s:s}", "reason", reason);
-    pl_status st = o && body ? vault_org(v, o, err) : pl_fail(err, PL_E_NOMEM, "out of memory");
+    pl_status st = o ? vault_org(v, o, err) : pl_fail(err, PL_E_NOMEM, "out of memory");
     if (st == PL_E_NOTFOUND)
         st = pl_fail(err, PL_E_NOTFOUND, "erasure is an organisation's: this vault belongs to "
                                          "none");
@@ -207,28 +250,8 @@ pl_status vault_erase(pl_vault *v, const char *subject, const char *reason, pl_e
         st = store_fail(v->db, rc, "reading the citizen's entries", err);
     if (st != PL_OK)
         goto out;
-    char date[PL_DATE_LEN + 1], meta[PL_META_MAX + 1];
-    size_t mlen;
-    pl_today(date);
-    pl_meta_pair m[] = {{"date", date}};
-    pl_org_key tmp;
-    const pl_org_key *mk = pl_org_current_key(o, "member", &tmp);
-    size_t n = json_dumpb(body, NULL, 0, JSON_COMPACT | JSON_SORT_KEYS);
-    pl_secret *text = n ? pl_secret_new(n) : NULL;
-    if (!text || fmt_meta_build(m, 1, meta, sizeof meta, &mlen) != 0 || !mk) {
-        pl_secret_free(text);
-        st = mk ? pl_fail(err, PL_E_NOMEM, "out of memory")
-                : pl_fail(err, PL_E_INTEGRITY, "the organisation has no member key to write the "
-                                               "erasure to; run 'peerlog verify'");
-        goto out;
-    }
-    text->len = json_dumpb(body, (char *)text->p, n, JSON_COMPACT | JSON_SORT_KEYS);
-    pl_append_req req = {.type = "erase", .subject = subject, .meta = meta,
-                         .refs = (const uint8_t(*)[PL_ID_BYTES])o->id, .nrefs = 1,
-                         .rcpt = (const uint8_t(*)[PL_BOX_PK_BYTES])mk->pk, .nrcpt = 1,
-                         .body = text->p, .body_len = text->len};
     if ((st = vault_begin(v, err)) == PL_OK) {
-        st = vault_append(v, &req, out, err);
+        st = erase_append(v, o, subject, reason, 0, NULL, out, err);
         if (st == PL_OK)
             st = erasures_apply(v, o, erased, err);
         if (st == PL_OK)
@@ -236,10 +259,49 @@ pl_status vault_erase(pl_vault *v, const char *subject, const char *reason, pl_e
         else
             vault_rollback(v);
     }
-    pl_secret_free(text);
 out:
-    json_decref(body);
     free(o);
+    return st;
+}
+
+pl_status erase_append(pl_vault *v, const pl_org *o, const char *subject, const char *reason,
+                       unsigned types, const char *until, pl_entry *out, pl_err *err)
+{
+    char date[PL_DATE_LEN + 1], meta[PL_META_MAX + 1], list[PL_META_VALUE_MAX + 1] = "";
+    size_t mlen, nm = 1;
+    pl_today(date);
+    pl_meta_pair m[3] = {{"date", date}};
+    if (types) {
+        for (int i = 0; i < PL_RET_TYPES; i++)
+            if (types & (1u << i))
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+                         list[0] ? "," : "", pl_retention_names[i]);
+        m[nm++] = (pl_meta_pair){"types", list};
+        m[nm++] = (pl_meta_pair){"until", until};
+    }
+    pl_org_key tmp;
+    const pl_org_key *mk = pl_org_current_key(o, "member", &tmp);
+    if (!mk)
+        return pl_fail(err, PL_E_INTEGRITY, "the organisation has no member key to write the "
+                                            "erasure to; run 'peerlog verify'");
+    json_t *body = json_pack("{s:s}", "reason", reason);
+    size_t n = body ? json_dumpb(body, NULL, 0, JSON_COMPACT | JSON_SORT_KEYS) : 0;
+    pl_secret *text = n ? pl_secret_new(n) : NULL;
+    pl_status st = PL_OK;
+    if (!text)
+        st = pl_fail(err, PL_E_NOMEM, "out of memory");
+    else if (fmt_meta_build(m, nm, meta, sizeof meta, &mlen) != 0)
+        st = pl_fail(err, PL_E_INVALID, "cannot build the erasure's metadata");
+    if (st == PL_OK) {
+        text->len = json_dumpb(body, (char *)text->p, n, JSON_COMPACT | JSON_SORT_KEYS);
+        pl_append_req req = {.type = "erase", .subject = subject, .meta = meta,
+                             .refs = (const uint8_t(*)[PL_ID_BYTES])o->id, .nrefs = 1,
+                             .rcpt = (const uint8_t(*)[PL_BOX_PK_BYTES])mk->pk, .nrcpt = 1,
+                             .body = text->p, .body_len = text->len};
+        st = vault_append(v, &req, out, err);
+    }
+    pl_secret_free(text);
+    json_decref(body);
     return st;
 }
 
@@ -270,7 +332,8 @@ pl_status vault_erasure_of(pl_vault *v, const pl_entry *e, pl_erasure *out, pl_e
     return st;
 }
 
-pl_status erasure_refuses(pl_vault *v, const char *subject, pl_err *err)
+pl_status erasure_refuses(pl_vault *v, const char *subject, const char *type,
+                          const char *meta, size_t mlen, pl_err *err)
 {
     sqlite3_stmt *q = NULL;
     int rc = sqlite3_prepare_v2(v->db, "SELECT 1 FROM entries WHERE type = 'erase' AND"
@@ -287,14 +350,32 @@ pl_status erasure_refuses(pl_vault *v, const char *subject, pl_err *err)
     pl_erasure *list;
     size_t n;
     pl_status st = erasures_here(v, &list, &n, err);
-    for (size_t i = 0; st == PL_OK && i < n; i++)
-        if (!strcmp(list[i].subject, subject)) {
-            char id[13];
-            sodium_bin2hex(id, sizeof id, list[i].id, 6);
+    /* The new record as its header will read: its type and metadata. */
+    pl_header *h = st == PL_OK ? calloc(1, sizeof *h) : NULL;
+    if (st == PL_OK && (!h || mlen > PL_META_MAX)) {
+        st = h ? pl_fail(err, PL_E_INVALID, "the record's metadata is too long")
+               : pl_fail(err, PL_E_NOMEM, "out of memory");
+    } else if (h) {
+        snprintf(h->type, sizeof h->type, "%s", type);
+        memcpy(h->meta, meta, mlen);
+        h->meta_len = (uint16_t)mlen;
+    }
+    for (size_t i = 0; st == PL_OK && i < n; i++) {
+        char id[13];
+        if (strcmp(list[i].subject, subject) != 0)
+            continue;
+        sodium_bin2hex(id, sizeof id, list[i].id, 6);
+        if (!list[i].types)
             st = pl_fail(err, PL_E_CONSENT, "%s's data was erased (entry %s, %s): nothing more "
                                             "is recorded about %s; a new consent needs a new "
                                             "pseudonym", subject, id, list[i].date, subject);
-        }
+        else if (filter_takes(&list[i], h))
+            st = pl_fail(err, PL_E_CONSENT, "%s's records of this kind dated up to %s were "
+                                            "erased as the retention policy asks (entry %s): "
+                                            "nothing dated before then is added", subject,
+                         list[i].until, id);
+    }
+    free(h);
     free(list);
     return st;
 }

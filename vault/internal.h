@@ -194,9 +194,20 @@ PL_WUR pl_status erasures_load(pl_vault *v, const pl_org *o, pl_erasure **out, s
 /* The erasure in list[n] that covers the entry h (id), or NULL. */
 const pl_erasure *erasure_covering(const pl_erasure *list, size_t n, const pl_header *h,
                                    const uint8_t id[PL_ID_BYTES]);
-/* PL_E_CONSENT when an erasure that counts names subject: nothing more is written about a
- * citizen whose data was erased (formats/erasure.md §4). */
-PL_WUR pl_status erasure_refuses(pl_vault *v, const char *subject, pl_err *err);
+/* PL_E_CONSENT when an erasure that counts would cover a new record of type (the original's
+ * type for an amend) about subject with metadata meta: nothing more is written about a
+ * citizen whose data was erased (formats/erasure.md §4), nor a record a retention erasure
+ * took (§6). */
+PL_WUR pl_status erasure_refuses(pl_vault *v, const char *subject, const char *type,
+                                 const char *meta, size_t mlen, pl_err *err);
+/* Writes one erase entry (types 0 and until NULL: everything about subject; else a retention
+ * erasure) in the open transaction, without applying it. */
+PL_WUR pl_status erase_append(pl_vault *v, const pl_org *o, const char *subject,
+                              const char *reason, unsigned types, const char *until,
+                              pl_entry *out, pl_err *err);
+/* retention.c: reads the genesis body's "retention" object back (anything not understood is
+ * left out: that type is kept). */
+void retention_read(const json_t *j, pl_retention *out);
 /* feed.c: checkpoints the WAL into vault.db and truncates it, so that no frame holds an
  * erased body; clears the 'wal_scrub' mark of vault_meta when that completes. 1 when done,
  * 0 when a reader held it back (the mark stays; vault_open tries again). */

@@ -139,7 +139,7 @@ static pl_status controller_json(const pl_controller *c, json_t **out, pl_err *e
 }
 
 pl_status vault_org_init(pl_vault *v, const char *name, const pl_controller *controller,
-                         pl_org *out, pl_err *err)
+                         const pl_retention *retention, pl_org *out, pl_err *err)
 {
     uint8_t id[PL_ID_BYTES];
     char hex[2 * PL_BOX_PK_BYTES + 1], meta[PL_META_MAX + 1];
@@ -173,6 +173,8 @@ pl_status vault_org_init(pl_vault *v, const char *name, const pl_controller *con
     if (body && ctl && json_object_size(ctl))
         json_object_set(body, "controller", ctl);
     json_decref(ctl);
+    if (body && retention && retention->set)
+        json_object_set_new(body, "retention", pl_retention_json(retention));
     unsigned held_before = v->sec->nheld;
     if (!pk || !sk || !body) {
         st = pl_fail(err, PL_E_NOMEM, "out of memory");
@@ -419,6 +421,7 @@ pl_status vault_org(pl_vault *v, pl_org *out, pl_err *err)
         if (f && strlen(f) <= PL_NAME_MAX && fmt_name_valid(f, strlen(f)))
             snprintf(controller_field(&out->controller, i), PL_NAME_MAX + 1, "%s", f);
     }
+    retention_read(json_object_get(body, "retention"), &out->retention);
     const char *type;
     json_t *rule;
     json_object_foreach(json_object_get(body, "policy"), type, rule) {

@@ -838,14 +838,15 @@ static pl_status append_record(pl_vault *v, const char *type, const record_kind 
     if ((st = record_check(k, body, of, meta, sizeof meta, &mlen, err)) != PL_OK)
         return st;
     /* Nothing more about a citizen whose data was erased. */
-    if (subject && subject[0] && (st = erasure_refuses(v, subject, err)) != PL_OK)
+    if (subject && subject[0] &&
+        (st = erasure_refuses(v, subject, k->type, meta, mlen, err)) != PL_OK)
         return st;
     if (!strcmp(k->type, "supervision")) {
         char names[16 * (PL_PSEUDONYM_LEN + 1)];
         if (fmt_meta_get(meta, mlen, "subjects", names, sizeof names) == 0)
             for (char *save = NULL, *t = strtok_r(names, ",", &save); t;
                  t = strtok_r(NULL, ",", &save))
-                if ((st = erasure_refuses(v, t, err)) != PL_OK)
+                if ((st = erasure_refuses(v, t, k->type, meta, mlen, err)) != PL_OK)
                     return st;
     }
     /* Records about a citizen need consent on their date (amended ones too): a session

@@ -184,8 +184,67 @@ typedef struct {
     uint8_t by[PL_SIGN_PK_BYTES]; /* the coordinator's feed */
     char subject[PL_SUBJECT_MAX + 1];
     char date[PL_DATE_LEN + 1];
+    unsigned types; /* retention: bit PL_RET_* of the record types it takes; 0: all of them */
+    char until[PL_DATE_LEN + 1]; /* retention: the records dated up to this day ("" when all) */
+    int64_t time_ms; /* when it was written (its header's time) */
     uint64_t bodies; /* verify: bodies it accounts for */
 } pl_erasure;
+
+/* ---- retention (formats/erasure.md §6) ------------------------------------------------ */
+
+/* The record types a retention period applies to; consent stands for consent.grant and
+ * consent.withdraw. */
+enum {
+    PL_RET_SESSION,
+    PL_RET_SUPERVISION,
+    PL_RET_MATCH,
+    PL_RET_COLLABORATION,
+    PL_RET_COURSE_CLOSE,
+    PL_RET_CONSENT,
+    PL_RET_TYPES
+};
+#define PL_RET_LAST_ENTRY (-1) /* consent: kept while any other entry about the citizen is */
+#define PL_RET_MONTHS_MAX 1200
+extern const char *const pl_retention_names[PL_RET_TYPES]; /* "session", ..., "consent" */
+/* The PL_RET_* of a record type (consent.grant and consent.withdraw: PL_RET_CONSENT), or -1. */
+int pl_retention_type(const char *record_type);
+
+typedef struct {
+    int set; /* the organisation's policy sets retention */
+    /* per PL_RET_*: 0 kept; N > 0: N months after the citizen's last course closed;
+     * consent: PL_RET_LAST_ENTRY or 0 */
+    int months[PL_RET_TYPES];
+} pl_retention;
+
+/* Parses the --retention option of 'org init': "12" (every type 12 months after the
+ * course closed, consent while other entries remain), then or instead TYPE=MONTHS,
+ * TYPE=keep, consent=last-entry, comma-separated. PL_E_INVALID with what is wrong. */
+PL_WUR pl_status pl_retention_parse(const char *spec, pl_retention *out, pl_err *err);
+/* The policy as the genesis body's "retention" object: {"<type>": months | "keep" |
+ * "last-entry"} (formats/erasure.md §6). */
+json_t *pl_retention_json(const pl_retention *r);
+
+/* What the policy makes due for one citizen. */
+typedef struct {
+    char subject[PL_SUBJECT_MAX + 1];
+    int open;                        /* a course is open (or none closed): nothing is due */
+    char closed[PL_DATE_LEN + 1];    /* the last course's close date */
+    char due[PL_RET_TYPES][PL_DATE_LEN + 1]; /* when each type falls due ("" kept) */
+    uint64_t bodies[PL_RET_TYPES];   /* entries per type, dated up to closed, still with body */
+    unsigned due_now;                /* PL_RET_* bits due on the day asked */
+    uint64_t taken;                  /* bodies an erasure of due_now would take */
+} pl_retention_item;
+
+/* Per citizen, what the organisation's retention policy makes due on the day on (NULL:
+ * today); *policy receives the policy. Free *items. PL_E_ACCESS when the policy cannot be
+ * read yet. Reads headers only. */
+PL_WUR pl_status vault_retention_plan(pl_vault *v, const char *on, pl_retention_item **items,
+                                      size_t *n, pl_retention *policy, pl_err *err);
+/* Writes, in one transaction, one retention erasure (types due, until the close date) per
+ * citizen with bodies due today, and applies them (a current coordinator: PL_E_ACCESS
+ * otherwise). */
+PL_WUR pl_status vault_retention_apply(pl_vault *v, unsigned *erasures, uint64_t *erased,
+                                       pl_err *err);
 #define PL_VERIFY_ERASURES_MAX 16u
 
 typedef struct {
@@ -440,6 +499,7 @@ typedef struct {
     char notes[PL_ORG_NOTES_MAX][PL_ORG_NOTE_LEN];
     unsigned nnotes; /* may exceed PL_ORG_NOTES_MAX: the count of every note */
     pl_controller controller;
+    pl_retention retention; /* from the genesis body ("retention"); set = 0 when none */
 } pl_org;
 
 /* "coordinator,guide" -> mask; -1 (and the unknown name in bad) when a role is unknown. */
@@ -478,10 +538,11 @@ PL_WUR pl_status vault_org_repair(pl_vault *v, unsigned *rotated, unsigned *gran
 PL_WUR pl_status vault_accept_grants(pl_vault *v, unsigned *taken, pl_err *err);
 
 /* Starts an organisation with this vault's owner as first coordinator: a genesis entry
- * (name, the controller's details unless controller is NULL, default policy, member key) and a key announcement per role, all in one
+ * (name, the controller's details unless controller is NULL, default policy, retention unless
+ * retention is NULL or not set, member key) and a key announcement per role, all in one
  * transaction; the new keys are held by this vault. Needs a vault with no entries yet. */
 PL_WUR pl_status vault_org_init(pl_vault *v, const char *name, const pl_controller *controller,
-                                pl_org *out, pl_err *err);
+                                const pl_retention *retention, pl_org *out, pl_err *err);
 /* The organisation this vault belongs to; PL_E_NOTFOUND when none. */
 PL_WUR pl_status vault_org(pl_vault *v, pl_org *out, pl_err *err);
 /* BLAKE2b-128(PL_DOM_ORG_FINGERPRINT "\0" || id) (a 16-byte BLAKE2b output), as hex. */

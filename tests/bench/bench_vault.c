@@ -494,7 +494,7 @@ static void org_setup(bench_org *b, const bench_record *recs, size_t n)
     pl_org *o = calloc(1, sizeof *o);
     memset(b, 0, sizeof *b);
     b->coord = fresh_vault("org-coord");
-    if (!o || vault_org_init(b->coord, "Bench organisation", NULL, o, &err) != PL_OK)
+    if (!o || vault_org_init(b->coord, "Bench organisation", NULL, NULL, o, &err) != PL_OK)
         fail("org init: %s", err.msg);
     pl_vault *g = joined_vault(b, "org-guide", 1u << 1);
     uint8_t sup_pk[1][PL_BOX_PK_BYTES];

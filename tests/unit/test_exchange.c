@@ -146,7 +146,7 @@ int main(void)
     pass = secret_of("exchange test passphrase");
     pl_vault *c = make("coord"), *a = make("guideA"), *b = make("guideB"), *x = make("outsider");
     pl_org *o = calloc(1, sizeof *o);
-    CHECK_EQ_INT(vault_org_init(c, "Exchange test", NULL, o, &err), PL_OK);
+    CHECK_EQ_INT(vault_org_init(c, "Exchange test", NULL, NULL, o, &err), PL_OK);
     add_and_join(c, a, 1u << 1);
     add_and_join(c, b, 1u << 1);
     uint8_t key[PL_KEY_BYTES];
@@ -291,7 +291,7 @@ int main(void)
     /* Another organisation's genesis, carried under this organisation's key. */
     pl_vault *other = make("other");
     pl_org *oo = calloc(1, sizeof *oo);
-    CHECK_EQ_INT(vault_org_init(other, "Other", NULL, oo, &err), PL_OK);
+    CHECK_EQ_INT(vault_org_init(other, "Other", NULL, NULL, oo, &err), PL_OK);
     uint8_t okey[PL_KEY_BYTES];
     exchange_of(other, oo, okey);
     list = own_entries(other, 1, okey, &info, &plain, &raw);

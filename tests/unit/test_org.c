@@ -51,7 +51,7 @@ int main(void)
         return check_done("test_org");
     pl_org *o = calloc(1, sizeof *o), *seen = calloc(1, sizeof *seen);
     CHECK_EQ_INT(vault_org(c, o, &err), PL_E_NOTFOUND);
-    CHECK_EQ_INT(vault_org_init(c, "Test organisation", NULL, o, &err), PL_OK);
+    CHECK_EQ_INT(vault_org_init(c, "Test organisation", NULL, NULL, o, &err), PL_OK);
     CHECK_EQ_INT(o->nkeys, PL_ROLES);
     CHECK_EQ_INT(vault_keys_held(c), PL_ROLES + 1);
 
