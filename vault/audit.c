@@ -32,7 +32,8 @@ static const char *const kind_types[] = {
 
 const char *const pl_audit_rule_names[PL_AUDIT_RULES] = {
     "integrity",      "removed-author", "consent-missing", "consent-expired",
-    "consent-withdrawn", "agreement",   "course-length",   "outside-course", "checkpoint"};
+    "consent-withdrawn", "agreement",   "course-length",   "outside-course", "checkpoint",
+    "after-erasure"};
 
 #define SUPERVISION_SUBJECTS_MAX 16u /* formats/records.md §10.5 */
 
@@ -57,11 +58,14 @@ typedef struct {
     char guide[PL_FINGERPRINT_HEX + 1];
     char *subjects; /* a supervision's comma list */
     char *guides;   /* a supervision's guides, comma list */
+    uint32_t late;  /* 1 + the index of an erasure it was written after and is covered by */
 } rec;
 
 typedef struct {
     rec *r;
     size_t n, cap;
+    pl_erasure *er; /* the erasures that count */
+    size_t ner;
 } rec_list;
 
 static unsigned kind_of_type(const char *t)
@@ -257,6 +261,10 @@ static int on_row(void *ctx, const pl_header *h, const uint8_t id[PL_ID_BYTES], 
         memcpy(r->refs, h->refs, (size_t)h->nrefs * PL_ID_BYTES);
         r->nrefs = h->nrefs;
     }
+    /* Covered by an erasure written before it: its content was dropped on arrival. */
+    const pl_erasure *x = L->ner ? erasure_covering(L->er, L->ner, h, id) : NULL;
+    if (x && h->time_ms > x->time_ms)
+        r->late = (uint32_t)(x - L->er) + 1;
     L->n++; /* counted now, so that a failure below frees what this row holds */
     if (parse_fields(h, fields, r) != 0)
         return w->oom = 1;
@@ -947,6 +955,7 @@ static void free_recs(rec_list *L)
     for (size_t i = 0; i < L->n; i++)
         free_rec(&L->r[i]);
     free(L->r);
+    free(L->er);
 }
 
 static void integrity_findings(audit_run *A, const pl_verify_report *rep, const rec *r, size_t n)
@@ -980,6 +989,26 @@ static void integrity_findings(audit_run *A, const pl_verify_report *rep, const 
             finding(A, PL_RULE_INTEGRITY, e->subject, e->date, e->id,
                     "entry %s: its header metadata is malformed, so it was not checked", id);
         }
+    }
+}
+
+/* Entries an erasure covers that were written after it (an offline laptop's): their content
+ * was dropped where they arrived; the audit names them (formats/audit.md, after-erasure). */
+static void late_findings(audit_run *A, const rec_list *L)
+{
+    for (size_t i = 0; i < L->n; i++) {
+        const rec *e = &L->r[i];
+        if (!e->late || !in_range(A, e->date))
+            continue;
+        const pl_erasure *x = &L->er[e->late - 1];
+        char id[13], xid[13];
+        sodium_bin2hex(id, sizeof id, e->id, 6);
+        sodium_bin2hex(xid, sizeof xid, x->id, 6);
+        finding(A, PL_RULE_AFTER_ERASURE, x->subject, e->date, e->id,
+                "%s %s by %.8s…, written after erasure %s (%s) of %s: its content was dropped "
+                "where it arrived",
+                kind_types[e->kind][0] ? kind_types[e->kind] : "entry", id,
+                e->author ? e->author->id.fingerprint : "?", xid, x->date, x->subject);
     }
 }
 
@@ -1019,6 +1048,8 @@ static pl_status collect(pl_vault *v, unsigned roles, const char *what, pl_org *
             L->cap = (size_t)rows;
     }
     sqlite3_finalize(q);
+    if ((st = erasures_load(v, o, &L->er, &L->ner, err)) != PL_OK)
+        return st;
     walk_ctx w = {L, o, NULL, {0}, 0, 0};
     st = verify_run(v, 0, rep, on_row, &w, err);
     if (st == PL_OK && w.oom)
@@ -1071,6 +1102,7 @@ pl_status vault_audit(pl_vault *v, const char *from, const char *to, pl_audit *a
     else
         pl_today(A.asof);
     integrity_findings(&A, rep, L.r, L.n);
+    late_findings(&A, &L);
     check_agreements(&A, L.r, L.n);
 
     /* Subjects: the entries that name one, grouped; supervisions name theirs in metadata. */

@@ -277,6 +277,7 @@ enum {
     PL_RULE_COURSE_LENGTH,     /* a course longer than PL_COURSE_MONTHS_MAX */
     PL_RULE_OUTSIDE_COURSE,    /* sessions outside every course of their subject */
     PL_RULE_CHECKPOINT,        /* the vault no longer holds what a checkpoint recorded */
+    PL_RULE_AFTER_ERASURE,     /* covered by an erasure written before it: content dropped */
     PL_AUDIT_RULES
 };
 extern const char *const pl_audit_rule_names[PL_AUDIT_RULES];

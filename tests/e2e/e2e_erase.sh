@@ -146,6 +146,10 @@ done
 as coord
 expect_rc 0 "the late session's header arrived" -- pl log --subject "$SUBJ" --json
 expect_in "$LATE" "$OUT" "late header kept"
+# The audit names the entry written after the erasure (its content dropped on arrival).
+expect_rc 4 "audit after the erasure" -- pl audit --json
+[ "$(json '[f["entry"] for f in j["findings"] if f["rule"] == "after-erasure"]')" = "['$LATE']" ] \
+  || fail "one after-erasure finding, the late session: $OUT"
 # Nothing more is written about an erased citizen, at any vault that holds the erasure.
 as guide
 expect_rc 1 "no new consent for an erased citizen" -- pl consent grant --subject "$SUBJ" \
