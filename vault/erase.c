@@ -26,9 +26,7 @@ static int names_citizen(const pl_header *h, const char *subject)
     return 0;
 }
 
-/* A retention erasure's filter (metadata "types" and "until", both or neither): -1 when it
- * has one that does not parse. */
-static int retention_filter(const pl_header *h, pl_erasure *x)
+int erasure_filter(const pl_header *h, pl_erasure *x)
 {
     char types[PL_META_VALUE_MAX + 1];
     int has_types = fmt_meta_get(h->meta, h->meta_len, "types", types, sizeof types) == 0;
@@ -94,7 +92,7 @@ pl_status erasures_load(pl_vault *v, const pl_org *o, pl_erasure **out, size_t *
         *out = grown;
         pl_erasure *x = &grown[*n];
         memset(x, 0, sizeof *x);
-        if (retention_filter(&e->h, x) != 0)
+        if (erasure_filter(&e->h, x) != 0)
             continue; /* a filter it cannot read: it does not count (nothing is taken) */
         (*n)++;
         memcpy(x->id, e->id, PL_ID_BYTES);

@@ -191,6 +191,10 @@ PL_WUR pl_status verify_run(pl_vault *v, unsigned what, pl_verify_report *rep,
  * order; free *out. */
 PL_WUR pl_status erasures_load(pl_vault *v, const pl_org *o, pl_erasure **out, size_t *n,
                                pl_err *err);
+/* Reads a retention erasure's filter from its header into x (metadata "types" into x->types,
+ * "until" into x->until; both or neither): 0, or -1 when it has one that does not parse
+ * (formats/erasure.md §2). */
+int erasure_filter(const pl_header *h, pl_erasure *x);
 /* The erasure in list[n] that covers the entry h (id), or NULL. */
 const pl_erasure *erasure_covering(const pl_erasure *list, size_t n, const pl_header *h,
                                    const uint8_t id[PL_ID_BYTES]);

@@ -35,6 +35,17 @@ static void put_text(const char *target, const char *name, const char *s)
     put(target, name, s, strlen(s));
 }
 
+/* A fuzz_retention seed: the mode byte, then the text. */
+static void put_mode(const char *name, uint8_t mode, const char *s)
+{
+    static uint8_t buf[1024];
+    size_t n = strlen(s);
+    FUZZ_CHECK(n < sizeof buf);
+    buf[0] = mode;
+    memcpy(buf + 1, s, n);
+    put("fuzz_retention", name, buf, n + 1);
+}
+
 static void fill(uint8_t *p, size_t n, uint8_t start)
 {
     for (size_t i = 0; i < n; i++)
@@ -69,6 +80,12 @@ static void header_seed(const char *name, const char *type, uint64_t seq, const 
     fill(h.body_hash, sizeof h.body_hash, 0xb0);
     FUZZ_CHECK(fmt_header_encode(&h, out, sizeof out, &len) == PL_FMT_OK);
     put("fuzz_header", name, out, len);
+    if (!strcmp(type, "erase")) { /* also a retention seed: mode byte 2, then the header */
+        static uint8_t tagged[1 + PL_HEADER_MAX];
+        tagged[0] = 2;
+        memcpy(tagged + 1, out, len);
+        put("fuzz_retention", name, tagged, len + 1);
+    }
 }
 
 static void keyslot(pl_keyslot *s, uint8_t kind, uint32_t m_kib, uint32_t t, uint32_t lanes)
@@ -117,6 +134,15 @@ int main(int argc, char **argv)
     header_seed("withdraw", "consent.withdraw", 7, "B-0000-ZZZZ", 3,
                 "date=2026-12-01\nscopes=peer-support,evaluation\n", 1);
     header_seed("note", "note", 2, "", 0, "", 1);
+    header_seed("erase", "erase", 4, "B-7K3Q-9F2M", 1, "date=2026-11-23\n", 1);
+    header_seed("erase-retention", "erase", 6, "B-7K3Q-9F2M", 1,
+                "date=2026-11-23\ntypes=session,supervision,consent\nuntil=2025-05-01\n", 1);
+    put_mode("policy", 0, "{\"agreement.collaboration\":12,\"consent\":"
+                                         "\"last-entry\",\"course.close\":12,\"match\":12,"
+                                         "\"session\":12,\"supervision\":24}");
+    put_mode("policy-odd", 0, "{\"session\":\"keep\",\"consent\":12,"
+                                             "\"match\":1.5,\"x\":3}");
+    put_mode("spec", 1, "12,supervision=24,match=keep,consent=last-entry");
     seed_time_ms = PL_TIME_MS_MAX; /* the last moment a header may name */
     header_seed("last-moment", "note", 3, "", 0, "", 1);
 
