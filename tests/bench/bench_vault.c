@@ -494,7 +494,10 @@ static void org_setup(bench_org *b, const bench_record *recs, size_t n)
     pl_org *o = calloc(1, sizeof *o);
     memset(b, 0, sizeof *b);
     b->coord = fresh_vault("org-coord");
-    if (!o || vault_org_init(b->coord, "Bench organisation", NULL, NULL, o, &err) != PL_OK)
+    pl_retention keep12; /* the retention bench: every record 12 months after the close */
+    if (pl_retention_parse("12", &keep12, &err) != PL_OK)
+        fail("retention: %s", err.msg);
+    if (!o || vault_org_init(b->coord, "Bench organisation", NULL, &keep12, o, &err) != PL_OK)
         fail("org init: %s", err.msg);
     pl_vault *g = joined_vault(b, "org-guide", 1u << 1);
     uint8_t sup_pk[1][PL_BOX_PK_BYTES];
@@ -699,6 +702,68 @@ static void audit_bench(bench_org *b, size_t n, int reps)
            cpu_ratio[med]);
 }
 
+/* The floor of an erasure: the same rows' bodies set to NULL by one plain UPDATE (in the
+ * same vault, for other citizens), committed, and the WAL checkpointed (TRUNCATE). */
+static double raw_erase(pl_vault *v, const char *where)
+{
+    sqlite3 *db = vault_db(v);
+    char sql[256];
+    double t0 = now_s();
+    snprintf(sql, sizeof sql, "BEGIN; UPDATE entries SET body = NULL WHERE %s; COMMIT;", where);
+    db_exec(db, sql);
+    db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+    return now_s() - t0;
+}
+
+/* Retention and erasure on the audit fixture (every course closed in 2024, the policy 12
+ * months): the plan against a plain scan of the headers; one citizen's erasure and the
+ * retention apply of half the citizens against raw UPDATEs of as many rows. */
+static void erasure_bench(pl_vault *v, size_t n)
+{
+    pl_err err;
+    pl_retention_item *items = NULL;
+    pl_retention pol;
+    size_t ni = 0, rows = 0, citizens = (n + AUDIT_PER_SUBJECT - 1) / AUDIT_PER_SUBJECT;
+    double s1 = scan_once(v, &rows), t0 = now_s();
+    if (vault_retention_plan(v, NULL, &items, &ni, &pol, &err) != PL_OK)
+        fail("retention plan: %s", err.msg);
+    double plan = now_s() - t0, s2 = scan_once(v, &rows);
+    size_t due = 0;
+    for (size_t i = 0; i < ni; i++)
+        due += items[i].due_now != 0;
+    free(items);
+    if (ni != citizens || due != citizens)
+        fail("retention plan of the fixture: %zu citizens, %zu due, of %zu", ni, due, citizens);
+    printf("retention plan (%zu citizens, %zu headers): %.0f citizens/s, ratio to a plain SQL "
+           "scan of the same headers %.2f\n",
+           ni, rows, (double)ni / plan, plan / ((s1 + s2) / 2));
+    /* One citizen: the erase command's work against the UPDATE of another's rows. */
+    pl_entry e;
+    uint64_t erased = 0;
+    double f1 = raw_erase(v, "subject = 'B-0000-0001'");
+    t0 = now_s();
+    if (vault_erase(v, "B-0000-0000", "bench", &e, &erased, &err) != PL_OK)
+        fail("erase: %s", err.msg);
+    double one = now_s() - t0, f2 = raw_erase(v, "subject = 'B-0000-0002'");
+    printf("erase one citizen (%llu bodies): %.1f ms, raw UPDATE + checkpoint %.1f ms, ratio "
+           "%.2f\n", (unsigned long long)erased, one * 1e3, (f1 + f2) / 2 * 1e3,
+           one / ((f1 + f2) / 2));
+    /* Half the citizens by raw UPDATE (the floor), then retention apply does the rest. */
+    char where[128];
+    snprintf(where, sizeof where, "subject >= 'B-0000-0003' AND subject < 'B-%04zu-%04zu'",
+             (citizens / 2) / 10000, (citizens / 2) % 10000);
+    double floor = raw_erase(v, where);
+    unsigned erasures = 0;
+    t0 = now_s();
+    if (vault_retention_apply(v, &erasures, &erased, &err) != PL_OK)
+        fail("retention apply: %s", err.msg);
+    double apply = now_s() - t0;
+    printf("retention apply (%u erasures, %llu bodies): %.0f bodies/s, raw UPDATE of %zu "
+           "citizens' rows %.0f bodies/s, ratio %.2f\n",
+           erasures, (unsigned long long)erased, (double)erased / apply,
+           citizens / 2 - 3, (double)erased / floor, apply / floor);
+}
+
 static void org_free(bench_org *b)
 {
     vault_close(b->coord);
@@ -863,6 +928,7 @@ int main(int argc, char **argv)
            100.0 * median_run(c, reps, 2)->raw / median_run(c, reps, 2)->every);
 
     audit_bench(&org, audit_n, reps);
+    erasure_bench(org.coord, audit_n);
     org_free(&org);
     free(recs);
     cleanup();
