@@ -600,9 +600,11 @@ static json_t *item_json(const pl_retention_item *it)
         if (it->due_now & (1u << t))
             json_array_append_new(now, json_string(pl_retention_names[t]));
     }
-    return json_pack("{s:s, s:b, s:s?, s:o, s:o, s:o, s:I}", "subject", it->subject, "open",
-                     it->open, "closed", it->closed[0] ? it->closed : NULL, "due", due,
-                     "due_now", now, "bodies", bodies, "bodies_due", (json_int_t)it->taken);
+    return json_pack("{s:s, s:b, s:s?, s:s?, s:o, s:o, s:o, s:I, s:I}", "subject", it->subject,
+                     "open", it->open, "closed", it->closed[0] ? it->closed : NULL, "until",
+                     it->until[0] ? it->until : NULL, "due", due, "due_now", now, "bodies",
+                     bodies, "bodies_due", (json_int_t)it->taken, "other",
+                     (json_int_t)it->other);
 }
 
 static int retention_plan(cli_ctx *ctx, int argc, char **argv)

@@ -28,13 +28,15 @@ static int names_citizen(const pl_header *h, const char *subject)
 
 int erasure_filter(const pl_header *h, pl_erasure *x)
 {
-    char types[PL_META_VALUE_MAX + 1];
+    char types[PL_META_VALUE_MAX + 1], until[PL_META_VALUE_MAX + 1];
+    /* Read at full length: a value too long for a date is there, and wrong. */
     int has_types = fmt_meta_get(h->meta, h->meta_len, "types", types, sizeof types) == 0;
-    int has_until = fmt_meta_get(h->meta, h->meta_len, "until", x->until, sizeof x->until) == 0;
+    int has_until = fmt_meta_get(h->meta, h->meta_len, "until", until, sizeof until) == 0;
     if (!has_types && !has_until)
         return 0;
-    if (!has_types || !has_until || !fmt_date_valid(x->until))
+    if (!has_types || !has_until || strlen(until) != PL_DATE_LEN || !fmt_date_valid(until))
         return -1;
+    memcpy(x->until, until, PL_DATE_LEN + 1);
     for (char *save = NULL, *t = strtok_r(types, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         int b = -1;
         for (int i = 0; i < PL_RET_TYPES; i++)
@@ -123,6 +125,37 @@ static int names_in_meta(const pl_header *h)
             !strcmp(of, "supervision"));
 }
 
+/* 1 when some erasure in list takes h for the citizen who (a full one, or a retention one
+ * whose filter takes h). */
+static int taken_for(const pl_erasure *list, size_t n, const pl_header *h, const char *who,
+                     size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlen(list[i].subject) == len && !memcmp(list[i].subject, who, len) &&
+            (!list[i].types || filter_takes(&list[i], h)))
+            return 1;
+    return 0;
+}
+
+/* A supervision (or its amend) naming several citizens goes by retention only when it is
+ * due for every one of them. */
+static int taken_for_all(const pl_erasure *list, size_t n, const pl_header *h)
+{
+    char names[PL_META_VALUE_MAX + 1];
+    if (fmt_meta_get(h->meta, h->meta_len, "subjects", names, sizeof names) != 0)
+        return 0;
+    for (const char *p = names; *p;) {
+        const char *c = strchr(p, ',');
+        size_t l = c ? (size_t)(c - p) : strlen(p);
+        if (!taken_for(list, n, h, p, l))
+            return 0;
+        if (!c)
+            break;
+        p = c + 1;
+    }
+    return 1;
+}
+
 const pl_erasure *erasure_covering(const pl_erasure *list, size_t n, const pl_header *h,
                                    const uint8_t id[PL_ID_BYTES])
 {
@@ -131,9 +164,12 @@ const pl_erasure *erasure_covering(const pl_erasure *list, size_t n, const pl_he
     for (size_t i = 0; i < n; i++) {
         if (!memcmp(list[i].id, id, PL_ID_BYTES))
             continue;
-        if ((h->subject[0] ? !strcmp(h->subject, list[i].subject)
-                           : names_citizen(h, list[i].subject)) &&
-            (!list[i].types || filter_takes(&list[i], h)))
+        if (!(h->subject[0] ? !strcmp(h->subject, list[i].subject)
+                            : names_citizen(h, list[i].subject)))
+            continue;
+        if (!list[i].types)
+            return &list[i];
+        if (filter_takes(&list[i], h) && (h->subject[0] || taken_for_all(list, n, h)))
             return &list[i];
     }
     return NULL;
@@ -357,6 +393,7 @@ pl_status erasure_refuses(pl_vault *v, const char *subject, const char *type,
         snprintf(h->type, sizeof h->type, "%s", type);
         memcpy(h->meta, meta, mlen);
         h->meta_len = (uint16_t)mlen;
+        h->time_ms = pl_now_ms(); /* a record without a date is dated the day it is written */
     }
     for (size_t i = 0; st == PL_OK && i < n; i++) {
         char id[13];

@@ -36,7 +36,7 @@ void pl_entry_date(const pl_header *h, char out[PL_DATE_LEN + 1])
     feed_entry_date(h, out);
 }
 
-static int64_t now_ms(void)
+int64_t pl_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -256,7 +256,7 @@ static pl_status append_in_txn(pl_vault *v, const pl_append_req *req, pl_entry *
     snprintf(h->type, sizeof h->type, "%s", req->type);
     snprintf(h->subject, sizeof h->subject, "%s", req->subject ? req->subject : "");
     memcpy(h->feed, v->id.sign_pk, PL_SIGN_PK_BYTES);
-    h->time_ms = req->time_ms ? req->time_ms : now_ms();
+    h->time_ms = req->time_ms ? req->time_ms : pl_now_ms();
     h->nrefs = req->nrefs;
     if (req->nrefs)
         memcpy(h->refs, req->refs, (size_t)req->nrefs * PL_ID_BYTES);

@@ -209,6 +209,8 @@ PL_WUR pl_status erasure_refuses(pl_vault *v, const char *subject, const char *t
 PL_WUR pl_status erase_append(pl_vault *v, const pl_org *o, const char *subject,
                               const char *reason, unsigned types, const char *until,
                               pl_entry *out, pl_err *err);
+/* feed.c: the time now, in milliseconds since 1970 (UTC). */
+int64_t pl_now_ms(void);
 /* retention.c: reads the genesis body's "retention" object back (anything not understood is
  * left out: that type is kept). */
 void retention_read(const json_t *j, pl_retention *out);

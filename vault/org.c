@@ -1234,6 +1234,15 @@ int org_may_write_as(pl_vault *v, const pl_org *o, const pl_org_member *m, const
             return -1;
         }
         snprintf(type, sizeof type, "%s", target.h.type);
+        /* It must say what it corrects as the original does: its type and its citizen
+         * (an erasure judges a correction by them, formats/erasure.md §3). */
+        char of[PL_TYPE_MAX + 1];
+        if (fmt_meta_get(h->meta, h->meta_len, "of", of, sizeof of) != 0 || strcmp(of, type) != 0 ||
+            strcmp(h->subject, target.h.subject) != 0) {
+            snprintf(why, cap, "member %.8s… corrects a '%s' but names another type or citizen "
+                               "than it", fp, type);
+            return -1;
+        }
         if (!strcmp(h->type, "amend") && !pl_record_amendable(type)) {
             snprintf(why, cap, "member %.8s… amends a '%s', which cannot be amended", fp, type);
             return -1;

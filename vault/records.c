@@ -382,6 +382,11 @@ void pl_date_plus_months(const char *from, int months, char out[PL_DATE_LEN + 1]
         mo -= 12;
         y++;
     }
+    if (y > 9999) { /* past the last date a header may carry: that last date */
+        y = 9999;
+        mo = 12;
+        d = 31;
+    }
     int last = mdays[mo - 1] + (mo == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
     if (d > last)
         d = last;

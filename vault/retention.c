@@ -184,17 +184,22 @@ static pl_status course_state(pl_vault *v, const char *subject, pl_header *h, ch
     return st;
 }
 
-/* Counts, per PL_RET_* type, the entries about the citizen that still hold a body and that an
- * erasure of every type up to until would take (erasure_covering's rules). */
+/* Counts, per PL_RET_* type, the entries about the citizen that still hold a body and that a
+ * retention erasure of every type up to until would take (erasure_covering's rules); *other
+ * the entries naming the citizen with a body that it would not take. */
 static pl_status count_bodies(pl_vault *v, const char *subject, const char *until, pl_header *h,
-                              uint64_t counts[PL_RET_TYPES], pl_err *err)
+                              uint64_t counts[PL_RET_TYPES], uint64_t *other, pl_err *err)
 {
-    pl_erasure all;
+    pl_erasure all, full;
     memset(&all, 0, sizeof all);
     snprintf(all.subject, sizeof all.subject, "%s", subject);
     snprintf(all.until, sizeof all.until, "%s", until);
     all.types = (1u << PL_RET_TYPES) - 1;
+    full = all;
+    full.types = 0;
+    full.until[0] = '\0';
     memset(counts, 0, PL_RET_TYPES * sizeof counts[0]);
+    *other = 0;
     sqlite3_stmt *q = NULL;
     int rc = sqlite3_prepare_v2(v->db, "SELECT id, header FROM entries WHERE body IS NOT NULL"
                                        " AND type <> 'erase' AND (subject = ?1 OR ((subject IS"
@@ -208,8 +213,12 @@ static pl_status count_bodies(pl_vault *v, const char *subject, const char *unti
         rc = SQLITE_OK;
         if (sqlite3_column_bytes(q, 0) != PL_ID_BYTES || hl <= 0 ||
             fmt_header_decode(sqlite3_column_blob(q, 1), (size_t)hl, h) != PL_FMT_OK ||
-            !erasure_covering(&all, 1, h, sqlite3_column_blob(q, 0)))
+            !erasure_covering(&full, 1, h, sqlite3_column_blob(q, 0)))
             continue;
+        if (!erasure_covering(&all, 1, h, sqlite3_column_blob(q, 0))) {
+            (*other)++;
+            continue;
+        }
         const char *type = h->type;
         if (fmt_meta_get(h->meta, h->meta_len, "of", of, sizeof of) == 0 &&
             (!strcmp(type, "amend") || !strcmp(type, "retract")))
@@ -230,12 +239,18 @@ static pl_status plan_one(pl_vault *v, const pl_retention *r, const char *subjec
     memset(it, 0, sizeof *it);
     snprintf(it->subject, sizeof it->subject, "%s", subject);
     pl_status st = course_state(v, subject, h, it->closed, &it->open, err);
+    /* A close dated after the day asked has not happened yet. */
+    if (st == PL_OK && strcmp(it->closed, on) > 0)
+        it->open = 1;
     if (st != PL_OK || it->open)
         return st;
-    if ((st = count_bodies(v, subject, it->closed, h, it->bodies, err)) != PL_OK)
+    /* What is due goes up to the day asked: with no course open, records dated after the
+     * close (a later supervision, a withdrawal) belong to the course that closed. */
+    snprintf(it->until, sizeof it->until, "%s", on);
+    if ((st = count_bodies(v, subject, on, h, it->bodies, &it->other, err)) != PL_OK)
         return st;
     /* Each type with a period falls due that many months after the last close. */
-    uint64_t kept = 0;
+    uint64_t kept = it->other;
     for (int t = 0; t < PL_RET_CONSENT; t++) {
         if (r->months[t] <= 0) {
             kept += it->bodies[t];
@@ -342,9 +357,10 @@ pl_status vault_retention_apply(pl_vault *v, unsigned *erasures, uint64_t *erase
             st = pl_fail(err, PL_E_ACCESS, "only a coordinator applies the retention policy; "
                                            "nothing was changed");
     }
-    if (st == PL_OK)
-        st = vault_retention_plan(v, NULL, &items, &n, &policy, err);
+    /* The plan is made inside the transaction: no import lands between it and the entries. */
     if (st == PL_OK && (st = vault_begin(v, err)) == PL_OK) {
+        if ((st = vault_retention_plan(v, NULL, &items, &n, &policy, err)) != PL_OK)
+            n = 0;
         for (size_t i = 0; st == PL_OK && i < n; i++) {
             const pl_retention_item *it = &items[i];
             char reason[PL_NAME_MAX + 1];
@@ -354,7 +370,7 @@ pl_status vault_retention_apply(pl_vault *v, unsigned *erasures, uint64_t *erase
             snprintf(reason, sizeof reason, "retention policy: records kept until their period "
                                             "after the course closed on %s had passed",
                      it->closed);
-            st = erase_append(v, o, it->subject, reason, it->due_now, it->closed, &e, err);
+            st = erase_append(v, o, it->subject, reason, it->due_now, it->until, &e, err);
             (*erasures)++;
         }
         if (st == PL_OK && *erasures)

@@ -97,13 +97,16 @@ static pl_status list_bundles(const char *feeds, sync_file **out, size_t *n, pl_
     while (st == PL_OK && (fe = readdir(d))) {
         uint8_t feed[PL_SIGN_PK_BYTES];
         size_t bin = 0;
+        struct stat sb;
         if (strlen(fe->d_name) != 2 * PL_SIGN_PK_BYTES ||
+            strspn(fe->d_name, "0123456789abcdef") != 2 * PL_SIGN_PK_BYTES ||
             sodium_hex2bin(feed, sizeof feed, fe->d_name, strlen(fe->d_name), NULL, &bin,
                            NULL) != 0 ||
             bin != sizeof feed)
-            continue;
+            continue; /* only the lowercase name a feed's owner writes */
         char *sub = join_path(feeds, fe->d_name);
-        DIR *sd = sub ? opendir(sub) : NULL;
+        /* A feed's folder, not a link planted to send a rewrite elsewhere. */
+        DIR *sd = sub && lstat(sub, &sb) == 0 && S_ISDIR(sb.st_mode) ? opendir(sub) : NULL;
         struct dirent *be;
         while (sd && st == PL_OK && (be = readdir(sd))) {
             size_t len = strlen(be->d_name);
@@ -276,21 +279,22 @@ static pl_status export_new(pl_vault *v, const char *own_dir, uint64_t from,
 }
 
 /* 1 when the vault holds an erased body among f's entries (its feed, first to last): only
- * then can the file carry one, and only then is it opened. */
+ * then can the file carry one, and only then is it opened. -1 on a database error. */
 static int range_has_erased(pl_vault *v, const sync_file *f)
 {
     sqlite3_stmt *q = NULL;
-    int found = 0;
-    if (!f->named || sqlite3_prepare_v2(v->db, "SELECT 1 FROM entries WHERE feed = ? AND seq"
-                                               " BETWEEN ? AND ? AND body IS NULL LIMIT 1",
-                                        -1, &q, NULL) != SQLITE_OK)
+    if (!f->named)
         return 0;
-    sqlite3_bind_blob(q, 1, f->feed, PL_SIGN_PK_BYTES, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, (sqlite3_int64)f->first);
-    sqlite3_bind_int64(q, 3, (sqlite3_int64)f->last);
-    found = sqlite3_step(q) == SQLITE_ROW;
+    int rc = sqlite3_prepare_v2(v->db, "SELECT 1 FROM entries WHERE feed = ? AND seq BETWEEN ?"
+                                       " AND ? AND body IS NULL LIMIT 1", -1, &q, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_blob(q, 1, f->feed, PL_SIGN_PK_BYTES, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, (sqlite3_int64)f->first);
+        sqlite3_bind_int64(q, 3, (sqlite3_int64)f->last);
+        rc = sqlite3_step(q);
+    }
     sqlite3_finalize(q);
-    return found;
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* How many bodies the file f still carries that this vault holds erased. */
@@ -299,7 +303,10 @@ static pl_status file_erased(pl_vault *v, const sync_file *f, uint64_t *carried,
     uint8_t *buf = NULL;
     size_t len = 0;
     *carried = 0;
-    if (!range_has_erased(v, f))
+    int has = range_has_erased(v, f);
+    if (has < 0)
+        return pl_fail(err, PL_E_IO, "cannot read the vault's entries of %s", f->path);
+    if (!has)
         return PL_OK;
     pl_status st = pl_file_read(f->path, PL_BUNDLE_MAX_BYTES, &buf, &len, err);
     if (st == PL_OK)

@@ -229,8 +229,11 @@ typedef struct {
     char subject[PL_SUBJECT_MAX + 1];
     int open;                        /* a course is open (or none closed): nothing is due */
     char closed[PL_DATE_LEN + 1];    /* the last course's close date */
+    char until[PL_DATE_LEN + 1];     /* the day asked: an erasure takes what is dated up to it */
     char due[PL_RET_TYPES][PL_DATE_LEN + 1]; /* when each type falls due ("" kept) */
-    uint64_t bodies[PL_RET_TYPES];   /* entries per type, dated up to closed, still with body */
+    uint64_t bodies[PL_RET_TYPES];   /* entries per type, dated up to until, still with body */
+    uint64_t other;                  /* other entries naming the citizen that keep a body: dated
+                                        after until, or supervisions of citizens not due */
     unsigned due_now;                /* PL_RET_* bits due on the day asked */
     uint64_t taken;                  /* bodies an erasure of due_now would take */
 } pl_retention_item;

@@ -61,17 +61,20 @@ expect_rc 2 "a bad pseudonym" -- pl erase --subject bob --reason x --yes
 expect_rc 1 "a citizen this vault does not know" -- pl erase --subject B-0000-0000 --reason x --yes
 [ "$(bodies coord "$ABOUT")" = 3 ] || fail "nothing erased by refused commands"
 
-# Needles for the byte search: the first 48 bytes of each body about the citizen (the
-# encrypted bodies, as vault.db pages and bundle records carry them), and the name, contact
-# and note marker themselves (which must never be in any file in the clear).
-"$PL_TOOL" sql "$T/coord" "$PASS" "SELECT hex(substr(body, 1, 48)) FROM entries
-  WHERE ($ABOUT) AND body IS NOT NULL" > "$T/needles" || fail "needles"
-[ "$(wc -l < "$T/needles")" = 3 ] || fail "three bodies to look for"
+# Needles for the byte search: three 16-byte slices of each body about the citizen (the
+# encrypted bodies, as vault.db pages and bundle records carry them; three, so that one
+# slice lies whole in a page however the body is split), and the name, contact and note
+# marker themselves (which must never be in any file in the clear).
+# slices WHO CONDITION: the slices of the bodies that match, body by body (3 lines each)
+slices() { "$PL_TOOL" sql "$T/$1" "$PASS" "SELECT hex(substr(body, 1 + 16 * k, 16)) FROM entries,
+  (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2) WHERE ($2) AND body IS NOT NULL
+  ORDER BY id, k"; }
+slices coord "$ABOUT" > "$T/needles" || fail "needles"
+[ "$(wc -l < "$T/needles")" = 9 ] || fail "three bodies to look for"
 for m in "Erase Marker-Name" "erase-marker@example.org" "ERASE-MARKER"; do
   printf '%s' "$m" | od -An -tx1 | tr -d ' \n' >> "$T/needles"; echo >> "$T/needles"
 done
-"$PL_TOOL" sql "$T/coord" "$PASS" "SELECT hex(substr(body, 1, 48)) FROM entries
-  WHERE subject = '$KEEP' AND type = 'session'" > "$T/kept" || fail "kept needle"
+slices coord "subject = '$KEEP' AND type = 'session'" > "$T/kept" || fail "kept needle"
 bundles() { find "$S/feeds" -name '*.bundle' | sort; }
 # find WHO NEEDLES: 0 when no needle is in WHO's decrypted vault.db, its WAL or any bundle
 find_in() { "$PL_TOOL" find "$T/$1" "$PASS" "$2" $(bundles) > "$T/found" 2>"$T/find.err"; }
@@ -80,10 +83,25 @@ CHECKS=$((CHECKS + 1))
 find_in coord "$T/needles"; rc=$?
 [ "$rc" = 3 ] || fail "before erasure the search finds the bodies (rc $rc: $(cat "$T/find.err"))"
 for i in 0 1 2; do
-  grep -q "^FOUND $i vault.db" "$T/found" || fail "body $i found in the coordinator's pages"
-  grep -q "^FOUND $i .*\.bundle$" "$T/found" || fail "body $i found in a bundle file"
+  grep -Eq "^FOUND ($((3 * i))|$((3 * i + 1))|$((3 * i + 2))) vault.db" "$T/found" \
+    || fail "body $i found in the coordinator's pages"
+  grep -Eq "^FOUND ($((3 * i))|$((3 * i + 1))|$((3 * i + 2))) .*\.bundle$" "$T/found" \
+    || fail "body $i found in a bundle file"
 done
-grep -q "^FOUND [345] " "$T/found" && fail "a marker in the clear in a decrypted page or bundle"
+grep -Eq "^FOUND (9|10|11) " "$T/found" && fail "a marker in the clear in a decrypted page or bundle"
+# Nor can it pass by reading nothing: a wrong key, no needles, a needle that is not hex.
+CHECKS=$((CHECKS + 1))
+# (the coordinator's pages with the guide's key slots: the passphrase opens them, the key
+# they give decrypts the pages to noise)
+mkdir "$T/mixed"; cp "$T/coord/vault.db" "$T/mixed/"; cp "$T/guide/keyslots" "$T/mixed/"
+"$PL_TOOL" find "$T/mixed" "$PASS" "$T/needles" 2>/dev/null; rc=$?
+[ "$rc" = 1 ] || fail "the search refuses pages it cannot decrypt (rc $rc)"
+CHECKS=$((CHECKS + 1))
+"$PL_TOOL" find "$T/coord" "$PASS" "$T/no-such-file" 2>/dev/null; rc=$?
+[ "$rc" = 1 ] || fail "the search refuses a missing needle file (rc $rc)"
+CHECKS=$((CHECKS + 1))
+printf 'zz\n' > "$T/bad-needles"; "$PL_TOOL" find "$T/coord" "$PASS" "$T/bad-needles" 2>/dev/null; rc=$?
+[ "$rc" = 1 ] || fail "the search refuses a needle that is not hex (rc $rc)"
 
 # The coordinator erases: the bodies go, the headers stay, verify says what happened.
 expect_rc 0 "erase" -- pl erase --subject "$SUBJ" --reason "the citizen asked (GDPR art. 17)" --yes --json
@@ -133,6 +151,7 @@ for who in coord guide sup; do
   CHECKS=$((CHECKS + 1))
   find_in "$who" "$T/kept"; rc=$?
   [ "$rc" = 3 ] || fail "$who: the search still finds the other citizen's session (rc $rc)"
+  grep -q "vault.db" "$T/found" || fail "$who: ... in its own pages, not only in the folder"
 done
 CHECKS=$((CHECKS + 1))
 grep -rqa -e "Erase Marker-Name" -e "erase-marker@example.org" -e "ERASE-MARKER" \

@@ -13,6 +13,7 @@
  *                                    found in any plaintext; exit 0 when none is, 3 when any is
  * Exit 0 on success, 1 on any failure (message on stderr). */
 #define _GNU_SOURCE 1 /* memmem */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,24 +73,36 @@ static void search(const needle *nd, size_t nn, const uint8_t *buf, size_t len, 
         }
 }
 
+/* The needles, one hex string per line; exits 1 on a missing file, an empty one or a line
+ * that is not hex (a search for nothing must not pass). */
 static size_t read_needles(const char *path, needle **out)
 {
     FILE *f = fopen(path, "r");
     char line[4096];
     size_t n = 0;
     *out = NULL;
-    while (f && fgets(line, sizeof line, f)) {
+    if (!f) {
+        fprintf(stderr, "pl_tool: cannot read %s\n", path);
+        exit(1);
+    }
+    while (fgets(line, sizeof line, f)) {
         size_t len = strcspn(line, "\r\n"), bin = 0;
         needle *g = realloc(*out, (n + 1) * sizeof *g);
         if (!g || !(g[n].p = malloc(len / 2 + 1)))
             exit(1);
         *out = g;
-        if (sodium_hex2bin(g[n].p, len / 2 + 1, line, len, NULL, &bin, NULL) != 0)
-            bin = 0;
+        if (len < 2 || sodium_hex2bin(g[n].p, len / 2 + 1, line, len, NULL, &bin, NULL) != 0 ||
+            bin * 2 != len) {
+            fprintf(stderr, "pl_tool: %s: line %zu is not a hex string\n", path, n + 1);
+            exit(1);
+        }
         g[n++].n = bin;
     }
-    if (f)
-        fclose(f);
+    fclose(f);
+    if (!n) {
+        fprintf(stderr, "pl_tool: %s holds no needle\n", path);
+        exit(1);
+    }
     return n;
 }
 
@@ -120,8 +133,8 @@ static int search_db(const char *dir, const uint8_t *key, const needle *nd, size
         snprintf(path, sizeof path, "%s/%s", dir, names[w]);
         FILE *f = fopen(path, "rb");
         if (!f) {
-            if (w == 1)
-                continue; /* no WAL: checkpointed and truncated, or never written */
+            if (w == 1 && errno == ENOENT)
+                continue; /* no WAL: checkpointed and removed, or never written */
             return -1;
         }
         long count = 0;
@@ -141,7 +154,12 @@ static int search_db(const char *dir, const uint8_t *key, const needle *nd, size
             if (fread(page, 1, PAGE, f) != PAGE)
                 break;
             int len = decrypt_page(key, page, pgno, plain);
-            if (len < 0) {
+            /* AES-CBC decrypts anything: page 1 must read as SQLite's header (page size
+             * 4096, WAL file format, 48 reserved bytes, payload fractions 64/32/32), or the
+             * key is wrong and nothing below would be found. */
+            if (len < 0 || (pgno == 1 && (plain[0] != 0x10 || plain[1] != 0x00 || plain[2] != 2 ||
+                                          plain[3] != 2 || plain[4] != RESERVE ||
+                                          plain[5] != 64 || plain[6] != 32 || plain[7] != 32))) {
                 fclose(f);
                 return -1;
             }

@@ -288,6 +288,30 @@ int main(void)
     free(list);
     free(plain);
 
+    /* A correction that says it corrects another type, or names another citizen, than its
+     * original (an erasure judges corrections by them): refused. */
+    {
+        static const char *const subjects[] = {"", "B-7K3Q-9F2M"};
+        for (int k = 0; k < 2; k++) {
+            pl_vault *b4 = make(k ? "guideB4b" : "guideB4a");
+            pl_entry note, bad;
+            static const uint8_t body[] = "{}";
+            add_and_join(c, b4, 1u << 1);
+            raw_append(b4, "note", NULL, 0, &note);
+            pl_append_req req = {.type = "amend", .subject = subjects[k],
+                                 .refs = (const uint8_t(*)[PL_ID_BYTES])note.id, .nrefs = 1,
+                                 .meta = k ? "of=note\n" : "of=session\n", .body = body,
+                                 .body_len = 2};
+            CHECK_EQ_INT(vault_append(b4, &req, &bad, &err), PL_OK);
+            list = own_entries(b4, 1, key, &info, &plain, &raw);
+            expect_refused(c, &info, key, b4->sec->sign_sk, list, "names another type or citizen");
+            free(raw);
+            free(list);
+            free(plain);
+            vault_close(b4);
+        }
+    }
+
     /* Another organisation's genesis, carried under this organisation's key. */
     pl_vault *other = make("other");
     pl_org *oo = calloc(1, sizeof *oo);
