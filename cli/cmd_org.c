@@ -672,6 +672,11 @@ static int retention_plan(cli_ctx *ctx, int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         const pl_retention_item *it = &items[i];
         char types[160];
+        if (it->open && it->closed[0] && strcmp(it->closed, on ? on : today) > 0) {
+            printf("  %s  course open: nothing due (its close is dated %s, after this day: "
+                   "correct it if it is wrong)\n", it->subject, it->closed);
+            continue;
+        }
         if (it->open) {
             printf("  %s  course open: nothing due\n", it->subject);
             continue;

@@ -107,7 +107,7 @@ expect_rc 0 "retention plan --on" -- pl retention plan --on "$(date -d "${CLOSE[
 [ "$(plan "'session' in c['${SUBJ[C]}']['due_now']")" = True ] || fail "C due on the day"
 expect_rc 0 "retention plan (text)" -- pl retention plan
 expect_in "${SUBJ[A]}  course closed ${CLOSE[A]}: DUE session" "$OUT" "text names A's due types"
-expect_in "${SUBJ[D]}  course open" "$OUT" "text names D open"
+expect_in "${SUBJ[D]}  course open: nothing due (its close is dated 9999-06-01" "$OUT" "text names D open, and the odd close"
 expect_rc 2 "retention plan --on junk" -- pl retention plan --on tomorrow
 expect_rc 2 "retention without a verb" -- pl retention
 
