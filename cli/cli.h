@@ -48,6 +48,20 @@ typedef struct {
 int cli_parse(cli_ctx *ctx, const cli_command *cmd, int argc, char **argv, const char **pos,
               size_t npos_max, size_t *npos);
 void cli_help(const cli_command *cmd);
+/* A one-verb command ("session add"): argv[0] must be word. 0 to go on; else it printed help
+ * (for --help) or a usage error and returns the exit code + 1. */
+int cli_expect_word(const cli_command *cmd, int argc, char **argv, const char *word);
+
+typedef int (*cli_fn)(cli_ctx *ctx, int argc, char **argv);
+typedef struct {
+    const char *word;    /* "grant" */
+    cli_fn fn;           /* called with the arguments after the word */
+    const char *summary; /* one line for the group's --help */
+} cli_verb;
+/* A command of several verbs ("consent grant|withdraw"): calls the verb argv[0] names;
+ * prints the group's help for --help, a usage error naming the verbs otherwise. */
+int cli_dispatch(const char *group, const cli_verb *verbs, size_t n, cli_ctx *ctx, int argc,
+                 char **argv);
 /* Prints "peerlog: <msg>" and a hint to stderr; returns EXIT_USAGE. */
 int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -179,17 +179,10 @@ static int checkpoint_verify(cli_ctx *ctx, int argc, char **argv)
 
 int cmd_checkpoint(cli_ctx *ctx, int argc, char **argv)
 {
-    if (argc >= 1 && !strcmp(argv[0], "sign"))
-        return checkpoint_sign(ctx, argc - 1, argv + 1);
-    if (argc >= 1 && !strcmp(argv[0], "verify"))
-        return checkpoint_verify(ctx, argc - 1, argv + 1);
-    if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
-        printf("Usage: peerlog checkpoint sign -o FILE | peerlog checkpoint verify FILE\n\n"
-               "  checkpoint sign     sign every feed's newest entry (auditors)\n"
-               "  checkpoint verify   check that nothing a checkpoint recorded was rolled "
-               "back or rewritten\n");
-        return cli_finish_stdout();
-    }
-    return cli_usage_error(NULL, "use 'peerlog checkpoint sign -o FILE' or 'peerlog checkpoint "
-                                 "verify FILE'");
+    static const cli_verb verbs[] = {
+        {"sign", checkpoint_sign, "sign every feed's newest entry (auditors; -o FILE)"},
+        {"verify", checkpoint_verify, "check that nothing a checkpoint (FILE) recorded was "
+                                      "rolled back or rewritten"},
+    };
+    return cli_dispatch("checkpoint", verbs, sizeof verbs / sizeof verbs[0], ctx, argc, argv);
 }

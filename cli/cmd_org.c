@@ -160,8 +160,8 @@ static int org_init(cli_ctx *ctx, int argc, char **argv)
         "\nExample:\n"
         "  peerlog org init --name \"Peer support Aarhus\" --contact \"Ana Holm, coordinator\" \\\n"
         "      --email peerstotte@example.dk --phone \"+45 12 34 56 78\" \\\n"
-        "      --address \"Vestergade 1, 8000 Aarhus C\" --policy-url https://example.dk/privacy \\\n"
-        "      --retention 12,supervision=24\n",
+        "      --address \"Vestergade 1, 8000 Aarhus C\" \\\n"
+        "      --policy-url https://example.dk/privacy --retention 12,supervision=24\n",
         opts, sizeof opts / sizeof opts[0]};
     const char *pos[1];
     size_t npos;
@@ -185,7 +185,8 @@ static int org_init(cli_ctx *ctx, int argc, char **argv)
     if ((rc = cli_open_vault(ctx, &v)) != EXIT_OK)
         return rc;
     pl_org *o = calloc(1, sizeof *o);
-    pl_status st = o ? vault_org_init(v, name, &ctl, retention ? &ret : NULL, o, &err) : PL_E_NOMEM;
+    pl_status st = o ? vault_org_init(v, name, &ctl, retention ? &ret : NULL, o, &err)
+                     : pl_fail(&err, PL_E_NOMEM, "out of memory");
     rc = st == PL_OK ? print_org(ctx, v, o) : cli_fail(st, &err);
     free(o);
     vault_close(v);
@@ -218,17 +219,11 @@ static int org_show(cli_ctx *ctx, int argc, char **argv)
 
 int cmd_org(cli_ctx *ctx, int argc, char **argv)
 {
-    if (argc >= 1 && !strcmp(argv[0], "init"))
-        return org_init(ctx, argc - 1, argv + 1);
-    if (argc >= 1 && !strcmp(argv[0], "show"))
-        return org_show(ctx, argc - 1, argv + 1);
-    if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
-        printf("Usage: peerlog org init|show [OPTIONS]\n\n"
-               "  org init   start an organisation (see 'org init --help')\n"
-               "  org show   show the organisation (see 'org show --help')\n");
-        return cli_finish_stdout();
-    }
-    return cli_usage_error(NULL, "use 'peerlog org init' or 'peerlog org show'");
+    static const cli_verb verbs[] = {
+        {"init", org_init, "start an organisation"},
+        {"show", org_show, "show the organisation"},
+    };
+    return cli_dispatch("org", verbs, sizeof verbs / sizeof verbs[0], ctx, argc, argv);
 }
 
 /* ---- member add --------------------------------------------------------------------------- */
@@ -471,16 +466,12 @@ int cmd_fork(cli_ctx *ctx, int argc, char **argv)
         "  peerlog fork resolve --keep 3f9a2c4b1d07 --reason \"restored laptop; kept the "
         "entries its supervisor read\"\n",
         opts, sizeof opts / sizeof opts[0]};
-    if (argc < 1 || strcmp(argv[0], "resolve") != 0) {
-        if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
-            cli_help(&cmd);
-            return cli_finish_stdout();
-        }
-        return cli_usage_error(&cmd, "say 'peerlog fork resolve'");
-    }
+    int rc = cli_expect_word(&cmd, argc, argv, "resolve");
+    if (rc)
+        return rc - 1;
     const char *pos[1];
     size_t npos;
-    int rc = cli_parse(ctx, &cmd, argc - 1, argv + 1, pos, 0, &npos);
+    rc = cli_parse(ctx, &cmd, argc - 1, argv + 1, pos, 0, &npos);
     if (rc)
         return rc < 0 ? EXIT_USAGE : cli_finish_stdout();
     if (!keep || strlen(keep) < 4 || strspn(keep, "0123456789abcdef") != strlen(keep))
@@ -769,15 +760,9 @@ static int retention_apply(cli_ctx *ctx, int argc, char **argv)
 
 int cmd_retention(cli_ctx *ctx, int argc, char **argv)
 {
-    if (argc >= 1 && !strcmp(argv[0], "plan"))
-        return retention_plan(ctx, argc - 1, argv + 1);
-    if (argc >= 1 && !strcmp(argv[0], "apply"))
-        return retention_apply(ctx, argc - 1, argv + 1);
-    if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
-        printf("Usage: peerlog retention plan|apply [OPTIONS]\n\n"
-               "  retention plan    list what the retention policy makes due\n"
-               "  retention apply   erase what is due today (coordinators)\n");
-        return cli_finish_stdout();
-    }
-    return cli_usage_error(NULL, "use 'peerlog retention plan' or 'peerlog retention apply'");
+    static const cli_verb verbs[] = {
+        {"plan", retention_plan, "list what the retention policy makes due"},
+        {"apply", retention_apply, "erase what is due today (coordinators)"},
+    };
+    return cli_dispatch("retention", verbs, sizeof verbs / sizeof verbs[0], ctx, argc, argv);
 }

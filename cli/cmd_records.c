@@ -297,25 +297,13 @@ static int consent_withdraw(cli_ctx *ctx, int argc, char **argv)
 
 int cmd_consent(cli_ctx *ctx, int argc, char **argv)
 {
-    if (argc >= 1 && !strcmp(argv[0], "grant"))
-        return consent_grant(ctx, argc - 1, argv + 1);
-    if (argc >= 1 && !strcmp(argv[0], "withdraw"))
-        return consent_withdraw(ctx, argc - 1, argv + 1);
-    if (argc >= 1 && !strcmp(argv[0], "receipt"))
-        return cli_consent_receipt(ctx, argc - 1, argv + 1);
-    if (argc >= 1 && !strcmp(argv[0], "check-receipt"))
-        return cli_consent_check_receipt(ctx, argc - 1, argv + 1);
-    if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
-        printf("Usage: peerlog consent grant|withdraw|receipt|check-receipt [OPTIONS]\n\n"
-               "  consent grant          record a citizen's consent\n"
-               "  consent withdraw       record a withdrawal\n"
-               "  consent receipt        the citizen's receipt of what they agreed to\n"
-               "  consent check-receipt  show that a receipt matches the ledger\n"
-               "(see 'peerlog consent COMMAND --help')\n");
-        return cli_finish_stdout();
-    }
-    return cli_usage_error(NULL, "use 'peerlog consent grant', 'withdraw', 'receipt' or "
-                                 "'check-receipt'");
+    static const cli_verb verbs[] = {
+        {"grant", consent_grant, "record a citizen's consent"},
+        {"withdraw", consent_withdraw, "record a withdrawal"},
+        {"receipt", cli_consent_receipt, "the citizen's receipt of what they agreed to"},
+        {"check-receipt", cli_consent_check_receipt, "show that a receipt matches the ledger"},
+    };
+    return cli_dispatch("consent", verbs, sizeof verbs / sizeof verbs[0], ctx, argc, argv);
 }
 
 /* ---- session and note ----------------------------------------------------------------- */
@@ -347,16 +335,12 @@ int cmd_session(cli_ctx *ctx, int argc, char **argv)
         "  echo 'Walked to the job centre.' | peerlog session add --subject B-7K3Q-9F2M \\\n"
         "      --minutes 90 --kind accompaniment --themes work --note-file -\n",
         opts, sizeof opts / sizeof opts[0]};
-    if (argc < 1 || strcmp(argv[0], "add") != 0) {
-        if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
-            cli_help(&cmd);
-            return cli_finish_stdout();
-        }
-        return cli_usage_error(&cmd, "use 'peerlog session add'");
-    }
+    int rc = cli_expect_word(&cmd, argc, argv, "add");
+    if (rc)
+        return rc - 1;
     const char *pos[1];
     size_t npos;
-    int rc = cli_parse(ctx, &cmd, argc - 1, argv + 1, pos, 0, &npos);
+    rc = cli_parse(ctx, &cmd, argc - 1, argv + 1, pos, 0, &npos);
     if (rc)
         return rc < 0 ? EXIT_USAGE : cli_finish_stdout();
     char subj[PL_SUBJECT_MAX + 1], d[PL_DATE_LEN + 1];
@@ -432,16 +416,12 @@ int cmd_note(cli_ctx *ctx, int argc, char **argv)
         "  peerlog note add --edit\n"
         "  peerlog note add --note-file - < thoughts.txt\n",
         opts, sizeof opts / sizeof opts[0]};
-    if (argc < 1 || strcmp(argv[0], "add") != 0) {
-        if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
-            cli_help(&cmd);
-            return cli_finish_stdout();
-        }
-        return cli_usage_error(&cmd, "use 'peerlog note add'");
-    }
+    int rc = cli_expect_word(&cmd, argc, argv, "add");
+    if (rc)
+        return rc - 1;
     const char *pos[1];
     size_t npos;
-    int rc = cli_parse(ctx, &cmd, argc - 1, argv + 1, pos, 0, &npos);
+    rc = cli_parse(ctx, &cmd, argc - 1, argv + 1, pos, 0, &npos);
     if (rc)
         return rc < 0 ? EXIT_USAGE : cli_finish_stdout();
     if (note_file && edit)
@@ -658,18 +638,6 @@ int cmd_retract(cli_ctx *ctx, int argc, char **argv)
 
 /* ---- organisation records: match, agreements, supervision, course close ------------------- */
 
-/* "word" must be argv[0]; prints help for --help. 0 to go on, else the exit code + 1. */
-static int expect_word(const cli_command *cmd, int argc, char **argv, const char *word)
-{
-    if (argc >= 1 && !strcmp(argv[0], word))
-        return 0;
-    if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
-        cli_help(cmd);
-        return cli_finish_stdout() + 1;
-    }
-    return cli_usage_error(cmd, "use 'peerlog %s'", cmd->path) + 1;
-}
-
 int cmd_match(cli_ctx *ctx, int argc, char **argv)
 {
     const char *subject = NULL, *guide = NULL, *date = NULL;
@@ -685,7 +653,7 @@ int cmd_match(cli_ctx *ctx, int argc, char **argv)
         "\nExample:\n"
         "  peerlog match add --subject B-7K3Q-9F2M --guide 3d63ed51ac91f7266249986b0372a728\n",
         opts, sizeof opts / sizeof opts[0]};
-    int rc = expect_word(&cmd, argc, argv, "add");
+    int rc = cli_expect_word(&cmd, argc, argv, "add");
     if (rc)
         return rc - 1;
     const char *pos[1];
@@ -815,21 +783,12 @@ static int agreement_collaboration(cli_ctx *ctx, int argc, char **argv)
 
 int cmd_agreement(cli_ctx *ctx, int argc, char **argv)
 {
-    if (argc >= 1 && !strcmp(argv[0], "volunteer"))
-        return agreement_volunteer(ctx, argc - 1, argv + 1);
-    if (argc >= 1 && !strcmp(argv[0], "sign"))
-        return agreement_sign(ctx, argc - 1, argv + 1);
-    if (argc >= 1 && !strcmp(argv[0], "collaboration"))
-        return agreement_collaboration(ctx, argc - 1, argv + 1);
-    if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
-        printf("Usage: peerlog agreement volunteer|sign|collaboration [OPTIONS]\n\n"
-               "  agreement volunteer      a coordinator's agreement with a volunteer guide\n"
-               "  agreement sign ENTRY     the guide's countersignature\n"
-               "  agreement collaboration  a guide's agreement with a citizen: a course\n");
-        return cli_finish_stdout();
-    }
-    return cli_usage_error(NULL, "use 'peerlog agreement volunteer', 'agreement sign' or "
-                                 "'agreement collaboration'");
+    static const cli_verb verbs[] = {
+        {"volunteer", agreement_volunteer, "a coordinator's agreement with a volunteer guide"},
+        {"sign", agreement_sign, "the guide's countersignature (ENTRY)"},
+        {"collaboration", agreement_collaboration, "a guide's agreement with a citizen: a course"},
+    };
+    return cli_dispatch("agreement", verbs, sizeof verbs / sizeof verbs[0], ctx, argc, argv);
 }
 
 int cmd_supervision(cli_ctx *ctx, int argc, char **argv)
@@ -855,7 +814,7 @@ int cmd_supervision(cli_ctx *ctx, int argc, char **argv)
         "  peerlog supervision add --guides 3d63ed51ac91f7266249986b0372a728 --minutes 60 \\\n"
         "      --subjects B-7K3Q-9F2M --edit\n",
         opts, sizeof opts / sizeof opts[0]};
-    int rc = expect_word(&cmd, argc, argv, "add");
+    int rc = cli_expect_word(&cmd, argc, argv, "add");
     if (rc)
         return rc - 1;
     const char *pos[1];
@@ -933,7 +892,7 @@ int cmd_course(cli_ctx *ctx, int argc, char **argv)
         "\nExample:\n"
         "  peerlog course close --subject B-7K3Q-9F2M --outcome completed\n",
         opts, sizeof opts / sizeof opts[0]};
-    int rc = expect_word(&cmd, argc, argv, "close");
+    int rc = cli_expect_word(&cmd, argc, argv, "close");
     if (rc)
         return rc - 1;
     const char *pos[1];

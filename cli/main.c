@@ -122,6 +122,40 @@ void cli_help(const cli_command *cmd)
            "'peerlog --help'.\n");
 }
 
+int cli_expect_word(const cli_command *cmd, int argc, char **argv, const char *word)
+{
+    if (argc >= 1 && !strcmp(argv[0], word))
+        return 0;
+    if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
+        cli_help(cmd);
+        return cli_finish_stdout() + 1;
+    }
+    return cli_usage_error(cmd, "use 'peerlog %s'", cmd->path) + 1;
+}
+
+int cli_dispatch(const char *group, const cli_verb *verbs, size_t n, cli_ctx *ctx, int argc,
+                 char **argv)
+{
+    for (size_t i = 0; argc >= 1 && i < n; i++)
+        if (!strcmp(argv[0], verbs[i].word))
+            return verbs[i].fn(ctx, argc - 1, argv + 1);
+    if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
+        printf("Usage: peerlog %s ", group);
+        for (size_t i = 0; i < n; i++)
+            printf("%s%s", i ? "|" : "", verbs[i].word);
+        printf(" [OPTIONS]\n\n");
+        for (size_t i = 0; i < n; i++)
+            printf("  %s %-16s %s\n", group, verbs[i].word, verbs[i].summary);
+        printf("(see 'peerlog %s COMMAND --help')\n", group);
+        return cli_finish_stdout();
+    }
+    char list[256] = "";
+    for (size_t i = 0; i < n; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s'peerlog %s %s'",
+                 i == 0 ? "" : i + 1 == n ? " or " : ", ", group, verbs[i].word);
+    return cli_usage_error(NULL, "use %s", list);
+}
+
 int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
 {
     va_list ap;

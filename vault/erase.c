@@ -7,22 +7,30 @@
 #include "formats/meta.h"
 #include "vault/internal.h"
 
+/* The next name of a comma list (possibly empty) in *name and *len, *p moved past it and
+ * its comma; 0 at the end of the list. */
+static int next_name(const char **p, const char **name, size_t *len)
+{
+    if (!**p)
+        return 0;
+    const char *c = strchr(*p, ',');
+    *len = c ? (size_t)(c - *p) : strlen(*p);
+    *name = *p;
+    *p += *len + (c != NULL);
+    return 1;
+}
+
 /* 1 when a supervision's (or its amend's) header names subject in its metadata. */
 static int names_citizen(const pl_header *h, const char *subject)
 {
     char list[PL_META_VALUE_MAX + 1];
-    size_t n = strlen(subject);
+    size_t n = strlen(subject), l;
+    const char *p = list, *name;
     if (fmt_meta_get(h->meta, h->meta_len, "subjects", list, sizeof list) != 0)
         return 0;
-    for (const char *p = list; *p;) {
-        const char *c = strchr(p, ',');
-        size_t l = c ? (size_t)(c - p) : strlen(p);
-        if (l == n && !memcmp(p, subject, n))
+    while (next_name(&p, &name, &l))
+        if (l == n && !memcmp(name, subject, n))
             return 1;
-        if (!c)
-            break;
-        p = c + 1;
-    }
     return 0;
 }
 
@@ -142,17 +150,13 @@ static int taken_for(const pl_erasure *list, size_t n, const pl_header *h, const
 static int taken_for_all(const pl_erasure *list, size_t n, const pl_header *h)
 {
     char names[PL_META_VALUE_MAX + 1];
+    const char *p = names, *name;
+    size_t l;
     if (fmt_meta_get(h->meta, h->meta_len, "subjects", names, sizeof names) != 0)
         return 0;
-    for (const char *p = names; *p;) {
-        const char *c = strchr(p, ',');
-        size_t l = c ? (size_t)(c - p) : strlen(p);
-        if (!taken_for(list, n, h, p, l))
+    while (next_name(&p, &name, &l))
+        if (!taken_for(list, n, h, name, l))
             return 0;
-        if (!c)
-            break;
-        p = c + 1;
-    }
     return 1;
 }
 
@@ -253,7 +257,8 @@ pl_status vault_erase(pl_vault *v, const char *subject, const char *reason, pl_e
     *erased = 0;
     if (!subject || !fmt_pseudonym_valid(subject))
         return pl_fail(err, PL_E_INVALID, "a citizen is named by a pseudonym like B-7K3Q-9F2M");
-    if (!reason || !*reason || strlen(reason) > PL_NAME_MAX || !fmt_name_valid(reason, strlen(reason)))
+    if (!reason || !*reason || strlen(reason) > PL_NAME_MAX ||
+        !fmt_name_valid(reason, strlen(reason)))
         return pl_fail(err, PL_E_INVALID, "give a reason (1 to %u bytes of plain text)",
                        PL_NAME_MAX);
     pl_org *o = calloc(1, sizeof *o);

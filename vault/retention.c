@@ -204,7 +204,7 @@ static pl_status count_bodies(pl_vault *v, const char *subject, const char *unti
     int rc = sqlite3_prepare_v2(v->db, "SELECT id, header FROM entries WHERE body IS NOT NULL"
                                        " AND type <> 'erase' AND (subject = ?1 OR ((subject IS"
                                        " NULL OR subject = '') AND type IN ('supervision',"
-                                       " 'amend', 'retract')))", -1, &q, NULL);
+                                       " 'amend')))", -1, &q, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_text(q, 1, subject, -1, SQLITE_STATIC);
     while (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
