@@ -94,6 +94,8 @@ pl_secret *cli_read_secret_line(const char *file, const char *prompt);
 pl_secret *cli_read_text_file(const char *path, size_t max);
 /* Asks a question on the terminal with echo (for names); the answer in secret memory. */
 pl_secret *cli_ask(const char *question);
+/* Asks question on the terminal; 1 when the answer is exactly word. */
+int cli_confirm_typed(const char *question, const char *word);
 int cli_have_tty(void);
 
 /* editor.c */

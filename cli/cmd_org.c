@@ -541,11 +541,7 @@ int cmd_erase(cli_ctx *ctx, int argc, char **argv)
         char question[128];
         snprintf(question, sizeof question, "This erases what this organisation holds about "
                                             "%s. Type the pseudonym again to go on: ", subject);
-        pl_secret *again = cli_ask(question);
-        int same = again && again->len == strlen(subject) &&
-                   !memcmp(again->p, subject, again->len);
-        pl_secret_free(again);
-        if (!same) {
+        if (!cli_confirm_typed(question, subject)) {
             vault_close(v);
             fprintf(stderr, "peerlog: not confirmed; nothing was erased\n");
             return EXIT_ERROR;
@@ -728,12 +724,9 @@ static int retention_apply(cli_ctx *ctx, int argc, char **argv)
     if ((rc = cli_open_vault(ctx, &v)) != EXIT_OK)
         return rc;
     if (!yes) {
-        pl_secret *again = cli_ask("This erases every record the retention policy makes due "
-                                   "today ('peerlog retention plan' lists them). Type 'erase' "
-                                   "to go on: ");
-        int same = again && again->len == 5 && !memcmp(again->p, "erase", 5);
-        pl_secret_free(again);
-        if (!same) {
+        if (!cli_confirm_typed("This erases every record the retention policy makes due today "
+                               "('peerlog retention plan' lists them). Type 'erase' to go on: ",
+                               "erase")) {
             vault_close(v);
             fprintf(stderr, "peerlog: not confirmed; nothing was erased\n");
             return EXIT_ERROR;

@@ -244,6 +244,14 @@ pl_secret *cli_ask(const char *question)
     return read_tty(question, 1, "answer");
 }
 
+int cli_confirm_typed(const char *question, const char *word)
+{
+    pl_secret *a = cli_ask(question);
+    int same = a && a->len == strlen(word) && !memcmp(a->p, word, a->len);
+    pl_secret_free(a);
+    return same;
+}
+
 /* ---- note text ------------------------------------------------------------------------ */
 
 pl_secret *cli_read_text_file(const char *path, size_t max)

@@ -17,16 +17,7 @@ done
 as coord
 expect_rc 0 "org init" -- pl org init --name "Peer support Aalborg" --json
 ORGFP="$(json 'j["fingerprint"]')"
-for pair in g1:guide g2:guide g3:guide g4:guide sup:supervisor aud:auditor; do
-  who="${pair%%:*}"; role="${pair#*:}"
-  as "$who"; pl id export > "$T/$who.json"; fp="$(fp_of "$who")"
-  as coord
-  expect_rc 0 "add $who" -- pl member add "$T/$who.json" --role "$role" --expect-fingerprint "$fp"
-done
-sync_all coord
-for who in g1 g2 g3 g4 sup aud; do
-  as "$who"; expect_rc 0 "join $who" -- pl join "$S" --expect-org "$ORGFP"
-done
+enrol "$ORGFP" g1:guide g2:guide g3:guide g4:guide sup:supervisor aud:auditor
 declare -A FP
 for g in g1 g2 g3 g4; do FP[$g]="$(fp_of "$g")"; done
 

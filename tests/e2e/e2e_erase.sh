@@ -14,14 +14,7 @@ done
 as coord
 expect_rc 0 "org init" -- pl org init --name "Peer support Vejle" --json
 ORGFP="$(json 'j["fingerprint"]')"
-for pair in guide:guide sup:supervisor; do
-  who="${pair%%:*}"; role="${pair#*:}"
-  as "$who"; pl id export > "$T/$who.json"; fp="$(fp_of "$who")"
-  as coord
-  expect_rc 0 "add $who" -- pl member add "$T/$who.json" --role "$role" --expect-fingerprint "$fp"
-done
-sync_all coord
-for who in guide sup; do as "$who"; expect_rc 0 "join $who" -- pl join "$S" --expect-org "$ORGFP"; done
+enrol "$ORGFP" guide:guide sup:supervisor
 
 as guide
 expect_rc 0 "consent" -- pl consent grant --subject new \

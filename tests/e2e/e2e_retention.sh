@@ -29,14 +29,7 @@ ORGFP="$(json 'j["fingerprint"]')"
   || fail "the policy in the genesis: $OUT"
 expect_rc 0 "org show" -- pl org show
 expect_in "session 12 months" "$OUT" "org show prints the retention"
-for pair in guide:guide sup:supervisor; do
-  who="${pair%%:*}"; role="${pair#*:}"
-  as "$who"; pl id export > "$T/$who.json"; fp="$(fp_of "$who")"
-  as coord
-  expect_rc 0 "add $who" -- pl member add "$T/$who.json" --role "$role" --expect-fingerprint "$fp"
-done
-sync_all coord
-for who in guide sup; do as "$who"; expect_rc 0 "join $who" -- pl join "$S" --expect-org "$ORGFP"; done
+enrol "$ORGFP" guide:guide sup:supervisor
 GFP="$(fp_of guide)"
 
 # Four citizens: A closed 18 months ago (sessions due, its supervision not until 24 months),

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """peerlog at a real terminal (a pseudo-terminal): the passphrase is asked twice at init and
 once to open, without echo and never shown; the name is asked with echo; Ctrl-C, Ctrl-\\ and
-a closed terminal at the hidden prompt leave echo on. Env: PEERLOG."""
+a closed terminal at the hidden prompt leave echo on; erase and retention apply are confirmed
+by typing. Env: PEERLOG."""
 import fcntl, os, select, shutil, signal, subprocess, sys, tempfile, termios, time
 
 PEERLOG = os.environ["PEERLOG"]
@@ -116,6 +117,40 @@ try:
         rc = t.wait()
         check(rc == -sig, "%s at the prompt ends peerlog by that signal (got %s)" % (sig.name, rc))
         check(t.echo_on(), "echo is back after %s at the prompt" % sig.name)
+        t.close()
+
+    # erase and retention apply confirm on the terminal: a wrong answer changes nothing
+    org = os.path.join(tmp, "org")
+    pf = os.path.join(tmp, "pass")
+    with open(pf, "w") as f:
+        f.write(phrase + "\n")
+    base = [PEERLOG, "--vault", org, "--passphrase-file", pf]
+
+    def run(*args):
+        return subprocess.run(base + list(args), capture_output=True, text=True, timeout=60)
+
+    check(run("init", "--name", "Coord", *kdf).returncode == 0, "org vault made")
+    check(run("org", "init", "--name", "Tty org", "--retention", "12").returncode == 0, "org made")
+    g = run("consent", "grant", "--subject", "new", "--scopes", "peer-support",
+            "--valid-from", "2026-01-01", "--json")
+    subj = g.stdout.split('"subject":"')[1].split('"')[0] if '"subject":"' in g.stdout else ""
+    check(subj.startswith("B-"), "a citizen to erase")
+    for answer, rc, said in (("B-0000-0000", 1, "not confirmed"), (subj, 0, "Erased the content")):
+        t = Term(base + ["erase", "--subject", subj, "--reason", "asked"])
+        check(t.expect("Type the pseudonym again"), "erase asks for the pseudonym again")
+        t.send(answer + "\n")
+        check(t.expect(said), "erase answered %r says %r" % (answer, said))
+        check(t.wait() == rc, "erase answered %r exits %d" % (answer, rc))
+        t.close()
+        log = run("verify", "--json")
+        check(('"bodies_erased":0' in log.stdout) == (rc == 1),
+              "the vault's bodies after the answer %r" % answer)
+    for answer, rc, said in (("no", 1, "not confirmed"), ("erase", 0, "Nothing is due today")):
+        t = Term(base + ["retention", "apply"])
+        check(t.expect("Type 'erase'"), "retention apply asks for 'erase'")
+        t.send(answer + "\n")
+        check(t.expect(said), "retention apply answered %r says %r" % (answer, said))
+        check(t.wait() == rc, "retention apply answered %r exits %d" % (answer, rc))
         t.close()
 finally:
     shutil.rmtree(tmp, ignore_errors=True)

@@ -51,6 +51,21 @@ json() { python3 -c "import json,sys; j=json.loads(sys.stdin.read()); print($1)"
 as() { V="$T/$1"; }
 fp_of() { as "$1"; pl id --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])'; }
 sync_all() { for who in "$@"; do as "$who"; expect_rc 0 "sync $who" -- pl sync "$S"; done; }
+# enrol ORGFP NAME:ROLE...: the coordinator (vault coord) adds each member, syncs, and each
+# member joins through the shared folder $S.
+enrol() {
+  local org="$1" pair who role fp; shift
+  for pair in "$@"; do
+    who="${pair%%:*}"; role="${pair#*:}"
+    as "$who"; pl id export > "$T/$who.json"; fp="$(fp_of "$who")"
+    as coord
+    expect_rc 0 "add $who" -- pl member add "$T/$who.json" --role "$role" --expect-fingerprint "$fp"
+  done
+  sync_all coord
+  for pair in "$@"; do
+    who="${pair%%:*}"; as "$who"; expect_rc 0 "join $who" -- pl join "$S" --expect-org "$org"
+  done
+}
 
 init_vault() { expect_rc 0 "init" -- pl init --name "Test Guide" "${KDF[@]}" --json; }
 
